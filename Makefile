@@ -1,0 +1,114 @@
+# vidstream: nginx module + transcoding worker.
+#
+#   make            build the module (.so), the worker and the shared library
+#   make deps       install what is missing (idempotent, seconds when done)
+#   make test       every test: unit, Test::Nginx, stack and end-to-end
+#   make demo       up, one upload -> transcode -> download round trip, down
+#   make up / down  the local stack (CONTRACT.md section 8)
+#   make bench      benchmarks, with ratios against bare nginx and ffmpeg
+#
+# NGINX_SRC=/path/to/nginx-x.y.z builds the module against another nginx
+# source tree (configured --with-compat); by default it is built against
+# Debian's nginx-dev so that /usr/sbin/nginx loads it.
+
+SHELL       := /bin/bash
+TOP         := $(CURDIR)
+BUILD       := $(TOP)/build
+NGINX_SRC   ?=
+NGINX_BIN   ?= $(if $(NGINX_SRC),$(NGINX_SRC)/objs/nginx,/usr/sbin/nginx)
+
+PKGS        := libjwt jansson hiredis libpq libcurl openssl \
+               libavformat libavcodec libavfilter libavutil libswscale \
+               libswresample
+CC          ?= cc
+WARN        := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS      ?= -O2 -g
+VS_CFLAGS    = $(CFLAGS) $(WARN) -std=gnu11 -fPIC -D_GNU_SOURCE \
+               -Ilib $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+VS_LIBS      = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread -lm
+
+LIB_SRCS    := $(wildcard lib/*.c)
+LIB_OBJS    := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_A       := $(BUILD)/lib/libvidstream.a
+
+WORKER_SRCS := $(wildcard worker/*.c)
+WORKER_OBJS := $(WORKER_SRCS:%.c=$(BUILD)/%.o)
+WORKER_BIN  := $(BUILD)/vidstream-worker
+
+MOD_SRCS    := $(wildcard ngx_vidstream_module/src/*.[ch]) \
+               ngx_vidstream_module/config
+MOD_SO      := $(BUILD)/ngx_http_vidstream_module.so
+NGX_BUILD   := $(BUILD)/nginx
+
+UNIT_SRCS   := $(wildcard t/unit/test_*.c)
+UNIT_BINS   := $(UNIT_SRCS:t/unit/%.c=$(BUILD)/t/%)
+
+.PHONY: all lib module worker deps up down demo test test-unit test-nginx \
+        test-stack bench fuzz migrate clean distclean
+
+all: lib module worker
+
+deps:
+	@bash scripts/deps.sh
+
+lib: $(LIB_A)
+module: $(MOD_SO)
+worker: $(WORKER_BIN)
+
+$(BUILD)/%.o: %.c $(wildcard lib/*.h worker/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(VS_CFLAGS) -c -o $@ $<
+
+$(LIB_A): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(WORKER_BIN): $(WORKER_OBJS) $(LIB_A)
+	$(CC) -o $@ $(WORKER_OBJS) $(LIB_A) $(VS_LIBS)
+
+# The module: configure a copy of the nginx tree once (a stamp records the
+# tree and flags), then `make modules` on every change.
+$(NGX_BUILD)/.configured: ngx_vidstream_module/config $(LIB_A)
+	@bash scripts/build-module.sh configure "$(NGINX_SRC)" "$(NGX_BUILD)"
+	@touch $@
+
+$(MOD_SO): $(NGX_BUILD)/.configured $(MOD_SRCS) $(LIB_A)
+	@bash scripts/build-module.sh build "$(NGINX_SRC)" "$(NGX_BUILD)"
+	cp $(NGX_BUILD)/src/objs/ngx_http_vidstream_module.so $@
+
+$(BUILD)/t/%: t/unit/%.c $(LIB_A) $(wildcard t/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(VS_CFLAGS) -It/unit -o $@ $< $(LIB_A) $(VS_LIBS)
+
+test: deps all $(UNIT_BINS)
+	@bash scripts/test.sh
+
+test-unit: deps lib $(UNIT_BINS)
+	@bash scripts/test.sh unit
+
+test-nginx: deps all
+	@bash scripts/test.sh nginx
+
+test-stack: deps all
+	@bash scripts/test.sh stack
+
+up: deps all
+	@bash scripts/stack.sh up
+
+down:
+	@bash scripts/stack.sh down
+
+demo: deps all
+	@bash scripts/demo.sh
+
+migrate:
+	@bash sql/migrate.sh "$(DATABASE_URL)"
+
+bench: deps all
+	@bash bench/run.sh
+
+clean:
+	rm -rf $(BUILD)
+
+distclean: clean
+	rm -rf .deps .run .run-test

@@ -1,0 +1,19 @@
+/*
+ * libvidstream: small pure helpers both binaries need.
+ */
+#ifndef VS_UTIL_H
+#define VS_UTIL_H
+
+#include <stddef.h>
+#include <time.h>
+
+/* 1 when s[0..len) is a lowercase canonical UUID (8-4-4-4-12 hex). */
+int vs_uuid_valid(const char *s, size_t len);
+
+/* RFC 3339 UTC with second precision, "2026-11-21T10:00:00Z": writes
+ * VS_RFC3339_LEN bytes plus a NUL into out (which must hold 21 bytes).
+ * Returns 0, or -1 when t cannot be represented. */
+#define VS_RFC3339_LEN 20
+int vs_rfc3339(time_t t, char out[VS_RFC3339_LEN + 1]);
+
+#endif

@@ -1,0 +1,40 @@
+
+/*
+ * ngx_vidstream_module: what its nginx modules share.
+ *
+ * The addon is several nginx modules in one .so, one per concern:
+ *   ngx_http_vidstream_module       core: health endpoints, JSON errors
+ *   ngx_http_vidstream_auth_module  Cognito JWT validation (access phase)
+ *   ngx_http_vidstream_api_module   the videos API (PostgreSQL, S3, SQS)
+ */
+
+#ifndef _NGX_HTTP_VIDSTREAM_H_INCLUDED_
+#define _NGX_HTTP_VIDSTREAM_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+extern ngx_module_t  ngx_http_vidstream_module;
+
+
+/*
+ * Sends the contract's error body {"error": code, "message": message} with
+ * the given status and Content-Type: application/json.  code and message
+ * are C strings; message is JSON-escaped here.  Returns what the content
+ * phase should return (finalizes nothing itself).
+ */
+ngx_int_t ngx_http_vidstream_send_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *message);
+
+/*
+ * Sends a complete response with the given status, content type and body
+ * (the body is copied into the request pool).
+ */
+ngx_int_t ngx_http_vidstream_send_body(ngx_http_request_t *r,
+    ngx_uint_t status, ngx_str_t *content_type, u_char *body, size_t len);
+
+
+#endif /* _NGX_HTTP_VIDSTREAM_H_INCLUDED_ */

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Installs what vidstream needs to build, test and run the local stack.
+# Idempotent: when everything is present it checks and returns in seconds.
+# Never touches the system's apt sources: Test::Nginx comes from Debian
+# unstable through a private list under .deps/.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+deps_dir="$top/.deps"
+
+debs=(
+    build-essential pkg-config git curl ca-certificates
+    nginx nginx-dev
+    libjwt-dev libjansson-dev libhiredis-dev libpq-dev libssl-dev
+    libcurl4-openssl-dev
+    libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev
+    libswscale-dev libswresample-dev ffmpeg
+    postgresql postgresql-client redis-server
+    nodejs npm
+    python3-botocore
+    wrk clang libclang-rt-14-dev valgrind
+    libwww-perl liburi-perl libtext-diff-perl libtest-longstring-perl
+    liblist-moreutils-perl libtest-base-perl libhttp-message-perl
+    libipc-run-perl libfilter-perl libencode-perl libscalar-list-utils-perl
+    procps
+)
+
+# Node packages for the local AWS emulators, pinned (fauxqs 1.9.2 is the last
+# release that runs on Node 20).
+npm_pkgs=(fauxqs@1.9.2 s3rver@3.7.1)
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    else
+        echo "deps: not root; run as root:" >&2
+        printf '  %q' "$@" >&2; echo >&2
+        return 1
+    fi
+}
+
+missing=()
+for p in "${debs[@]}"; do
+    # nodejs may come from another source than Debian (nodesource); accept
+    # any node >= 20 on PATH.
+    if [ "$p" = nodejs ] || [ "$p" = npm ]; then
+        command -v node >/dev/null && command -v npm >/dev/null && continue
+    fi
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" \
+        || missing+=("$p")
+done
+
+if [ ${#missing[@]} -gt 0 ]; then
+    echo "deps: installing ${missing[*]}"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+        --no-install-recommends "${missing[@]}" >/dev/null
+    # Debian starts these services on install; the project runs its own.
+    for svc in nginx redis-server postgresql; do
+        as_root service "$svc" stop >/dev/null 2>&1 || true
+    done
+fi
+
+# Test::Nginx: libtest-nginx-perl (arch: all) from Debian unstable.
+if ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then
+    # The mirror the system already uses: a "URIs:" line of a deb822 file
+    # or a "deb" line of a one-line list (comments skipped).
+    mirror=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list \
+                 2>/dev/null \
+             | sed -nE 's/^(URIs:|deb)[[:space:]]+(\[[^]]*\][[:space:]]+)?(https?:[^ ]*debian\/?)( .*)?$/\3/p' \
+             | grep -v security | head -n1 || true)
+    mirror=${mirror%/}
+    [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+    apt_dir="$deps_dir/apt-sid"
+    mkdir -p "$apt_dir/lists/partial" "$apt_dir/debs"
+    echo "deb $mirror sid main" > "$apt_dir/sources.list"
+    apt_opts=(-o Dir::Etc::SourceList="$apt_dir/sources.list"
+              -o Dir::Etc::SourceParts=/dev/null
+              -o Dir::State::Lists="$apt_dir/lists"
+              -o Dir::Cache::Archives="$apt_dir/debs"
+              -o APT::Sandbox::User=root)
+    echo "deps: fetching libtest-nginx-perl from Debian unstable ($mirror)"
+    apt-get "${apt_opts[@]}" update -qq
+    (cd "$apt_dir/debs" && apt-get "${apt_opts[@]}" download libtest-nginx-perl)
+    as_root dpkg -i "$apt_dir"/debs/libtest-nginx-perl_*.deb >/dev/null
+    perl -MTest::Nginx::Socket -e1
+fi
+
+# Node emulators, project-local.
+node_dir="$deps_dir/node"
+need_npm=0
+for p in "${npm_pkgs[@]}"; do
+    name=${p%@*}; ver=${p##*@}
+    have=$(node -p "try{require('$node_dir/node_modules/$name/package.json').version}catch(e){''}" 2>/dev/null || true)
+    [ "$have" = "$ver" ] || need_npm=1
+done
+if [ $need_npm -eq 1 ]; then
+    echo "deps: installing ${npm_pkgs[*]} into $node_dir"
+    mkdir -p "$node_dir"
+    [ -f "$node_dir/package.json" ] || echo '{"private":true}' > "$node_dir/package.json"
+    (cd "$node_dir" && npm install --no-audit --no-fund --loglevel=error \
+        "${npm_pkgs[@]}" >/dev/null)
+fi
+
+echo "deps: ok"
