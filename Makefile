@@ -43,8 +43,11 @@ NGX_BUILD   := $(BUILD)/nginx
 UNIT_SRCS   := $(wildcard t/unit/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:t/unit/%.c=$(BUILD)/t/%)
 
+BENCH_SRCS  := $(wildcard bench/bench_*.c)
+BENCH_BINS  := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
 .PHONY: all lib module worker deps up down demo test test-unit test-nginx \
-        test-stack bench fuzz migrate clean distclean
+        test-stack bench bench-bins unit-bins fuzz migrate clean distclean
 
 all: lib module worker
 
@@ -80,6 +83,13 @@ $(BUILD)/t/%: t/unit/%.c $(LIB_A) $(wildcard t/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(VS_CFLAGS) -It/unit -o $@ $< $(LIB_A) $(VS_LIBS)
 
+$(BUILD)/bench/%: bench/%.c $(LIB_A)
+	@mkdir -p $(dir $@)
+	$(CC) $(VS_CFLAGS) -o $@ $< $(LIB_A) $(VS_LIBS)
+
+bench-bins: $(BENCH_BINS)
+unit-bins: $(UNIT_BINS)
+
 test: deps all $(UNIT_BINS)
 	@bash scripts/test.sh
 
@@ -104,7 +114,7 @@ demo: deps all
 migrate:
 	@bash sql/migrate.sh "$(DATABASE_URL)"
 
-bench: deps all
+bench: deps all $(BENCH_BINS)
 	@bash bench/run.sh
 
 clean:

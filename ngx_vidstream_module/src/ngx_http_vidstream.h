@@ -18,6 +18,17 @@
 
 
 extern ngx_module_t  ngx_http_vidstream_module;
+extern ngx_module_t  ngx_http_vidstream_auth_module;
+
+
+/*
+ * The authenticated user of r: NGX_OK with *sub set to the token's "sub"
+ * (memory valid for the request's lifetime) when the auth module accepted a
+ * token for this request (or its main request), NGX_DECLINED when the
+ * request was not authenticated (vidstream_auth off, or OPTIONS preflight).
+ * Implemented by ngx_http_vidstream_auth_module.
+ */
+ngx_int_t ngx_http_vidstream_auth_user(ngx_http_request_t *r, ngx_str_t *sub);
 
 
 /*
