@@ -49,7 +49,8 @@ BENCH_BINS  := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 .PHONY: all lib module worker deps up down demo test test-unit test-nginx \
         test-stack bench bench-bins unit-bins fuzz migrate clean distclean
 
-all: lib module worker
+# The worker is built once it has sources (it lands in steps).
+all: lib module $(if $(WORKER_SRCS),worker)
 
 deps:
 	@bash scripts/deps.sh

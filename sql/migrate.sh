@@ -8,6 +8,8 @@ url=${1:-${DATABASE_URL:-${VIDSTREAM_DATABASE_URL:-}}}
 [ -n "$url" ] || { echo "usage: migrate.sh DATABASE_URL" >&2; exit 2; }
 dir=$(cd "$(dirname "$0")" && pwd)
 
+export PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning"
+
 psql_q() { psql "$url" -X -q -v ON_ERROR_STOP=1 "$@"; }
 
 psql_q -c "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -1,0 +1,87 @@
+// Local AWS emulators for the vidstream stack, bound to 127.0.0.1 only.
+//
+//   node scripts/local-aws.mjs s3  PORT DIR BUCKET
+//   node scripts/local-aws.mjs sqs PORT QUEUE DLQ MAX_RECEIVE
+//
+// S3 is s3rver (path-style, any size, multipart, ranges); SQS is fauxqs
+// (JSON protocol).  fauxqs' own CLI listens on 0.0.0.0, so it is started
+// here from its exported buildApp().  Once ready, prints one JSON line with
+// what it created, then serves until SIGTERM.
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+import path from "node:path";
+
+const depsDir = process.env.VIDSTREAM_NODE_DIR
+    || path.join(path.dirname(new URL(import.meta.url).pathname), "..",
+                 ".deps", "node");
+const require = createRequire(path.join(depsDir, "package.json"));
+
+const [kind, portArg, ...rest] = process.argv.slice(2);
+const port = Number(portArg);
+
+async function sqsCall(target, body) {
+    const res = await fetch(`http://127.0.0.1:${port}/`, {
+        method: "POST",
+        headers: {
+            "Content-Type": "application/x-amz-json-1.0",
+            "X-Amz-Target": `AmazonSQS.${target}`,
+            // fauxqs takes the region from the credential scope
+            "Authorization": "AWS4-HMAC-SHA256 Credential=local/20260101/"
+                + (process.env.AWS_REGION || "us-east-1")
+                + "/sqs/aws4_request, SignedHeaders=host, Signature=0",
+        },
+        body: JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) {
+        throw new Error(`${target}: ${res.status} ${text}`);
+    }
+    return JSON.parse(text || "{}");
+}
+
+async function main() {
+    if (kind === "s3") {
+        const [dir, bucket] = rest;
+        const S3rver = require("s3rver");
+        const server = new S3rver({
+            address: "127.0.0.1", port, directory: dir, silent: true,
+            configureBuckets: [{ name: bucket }],
+        });
+        await server.run();
+        console.log(JSON.stringify({ s3: `http://127.0.0.1:${port}`, bucket }));
+        process.on("SIGTERM", () => server.close().then(() => process.exit(0)));
+
+    } else if (kind === "sqs") {
+        const [queue, dlq, maxReceive] = rest;
+        const appPath = path.join(depsDir, "node_modules", "fauxqs", "dist",
+                                  "app.js");
+        const { buildApp } = await import(pathToFileURL(appPath).href);
+        // no "host" option: queue URLs then follow the Host of the request,
+        // http://127.0.0.1:PORT/000000000000/NAME
+        const app = buildApp({ logger: false });
+        await app.listen({ port, host: "127.0.0.1" });
+
+        const d = await sqsCall("CreateQueue", { QueueName: dlq });
+        const attrs = await sqsCall("GetQueueAttributes", {
+            QueueUrl: d.QueueUrl, AttributeNames: ["QueueArn"],
+        });
+        const q = await sqsCall("CreateQueue", {
+            QueueName: queue,
+            Attributes: {
+                VisibilityTimeout: "60",
+                RedrivePolicy: JSON.stringify({
+                    deadLetterTargetArn: attrs.Attributes.QueueArn,
+                    maxReceiveCount: String(maxReceive),
+                }),
+            },
+        });
+        console.log(JSON.stringify({ queue_url: q.QueueUrl,
+                                     dlq_url: d.QueueUrl }));
+        process.on("SIGTERM", () => app.close().then(() => process.exit(0)));
+
+    } else {
+        throw new Error(`unknown emulator: ${kind}`);
+    }
+}
+
+main().catch((err) => { console.error(err.stack || String(err)); process.exit(1); });
