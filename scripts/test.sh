@@ -37,7 +37,9 @@ stack() {
     export VIDSTREAM_STACK_ENV=$test_run/stack.env
 }
 cleanup() {
-    [ $stack_up -eq 1 ] && RUN_DIR=$test_run bash scripts/stack.sh down
+    if [ $stack_up -eq 1 ]; then
+        RUN_DIR=$test_run bash scripts/stack.sh down
+    fi
 }
 trap cleanup EXIT
 
@@ -83,6 +85,7 @@ for phase in "${phases[@]}"; do
     esac
 done
 
+cleanup; stack_up=0
 echo
 [ $failed -eq 0 ] || printf 'failed: %s\n' "${failures[@]}"
 echo "suites: $passed passed, $failed failed"
