@@ -22,7 +22,7 @@ debs=(
     libwww-perl liburi-perl libtext-diff-perl libtest-longstring-perl
     liblist-moreutils-perl libtest-base-perl libhttp-message-perl
     libipc-run-perl libfilter-perl libencode-perl libscalar-list-utils-perl
-    procps
+    procps bc time
 )
 
 # Node packages for the local AWS emulators, pinned (fauxqs 1.9.2 is the last
