@@ -73,11 +73,11 @@ $(WORKER_BIN): $(WORKER_OBJS) $(LIB_A)
 # The module: configure a copy of the nginx tree once (a stamp records the
 # tree and flags), then `make modules` on every change.
 $(NGX_BUILD)/.configured: ngx_vidstream_module/config $(LIB_A)
-	@bash scripts/build-module.sh configure "$(NGINX_SRC)" "$(NGX_BUILD)"
+	@VIDSTREAM_LIB=$(LIB_A) bash scripts/build-module.sh configure "$(NGINX_SRC)" "$(NGX_BUILD)"
 	@touch $@
 
 $(MOD_SO): $(NGX_BUILD)/.configured $(MOD_SRCS) $(LIB_A)
-	@bash scripts/build-module.sh build "$(NGINX_SRC)" "$(NGX_BUILD)"
+	@VIDSTREAM_LIB=$(LIB_A) bash scripts/build-module.sh build "$(NGINX_SRC)" "$(NGX_BUILD)"
 	cp $(NGX_BUILD)/src/objs/ngx_http_vidstream_module.so $@
 
 $(BUILD)/t/%: t/unit/%.c $(LIB_A) $(wildcard t/unit/*.h)

@@ -1,0 +1,419 @@
+/*
+ * The consumer: the main thread long-polls SQS for as many messages as
+ * there are free job slots; each message runs on its own thread; one
+ * heartbeat thread keeps every running message invisible
+ * (ChangeMessageVisibility every VIDSTREAM_HEARTBEAT seconds), so a
+ * two-hour transcode is never handed to a second worker.
+ *
+ * SIGTERM/SIGINT: stop receiving (an in-flight long poll is aborted), let
+ * running jobs finish for VIDSTREAM_SHUTDOWN_GRACE seconds, then interrupt
+ * the rest and set their visibility to 0 so another worker takes them at
+ * once; exit 0.
+ */
+#include "consumer.h"
+
+#include "aws.h"
+#include "db.h"
+#include "job.h"
+#include "log.h"
+#include "sqs.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define VS_MAX_SLOTS  64
+
+typedef struct vs_consumer_s  vs_consumer_t;
+
+typedef struct {
+    vs_consumer_t     *consumer;
+    pthread_t          thread;
+    int                busy;        /* a message is assigned */
+    int                finished;    /* its thread is done: reap it */
+    vs_sqs_msg_t       msg;
+    time_t             extended;    /* last visibility extension */
+    volatile int       abort;
+    vs_job_outcome_t   outcome;
+    PGconn            *db;          /* kept across jobs of this slot */
+} vs_slot_t;
+
+struct vs_consumer_s {
+    const vs_config_t  *cfg;
+    vs_aws_t            aws;
+    vs_slot_t           slots[VS_MAX_SLOTS];
+    int                 nslots;
+    pthread_mutex_t     lock;
+    pthread_cond_t      changed;
+    volatile int        heartbeat_stop;
+};
+
+static volatile sig_atomic_t  vs_stop;
+
+
+static void
+vs_on_signal(int sig)
+{
+    vs_stop = 1;
+}
+
+
+static void *
+vs_slot_main(void *arg)
+{
+    vs_slot_t      *slot = arg;
+    vs_consumer_t  *c = slot->consumer;
+    vs_job_ctx_t    ctx;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.cfg = c->cfg;
+    ctx.aws = &c->aws;
+    ctx.db = slot->db;
+    ctx.abort = &slot->abort;
+    ctx.message_id = slot->msg.message_id;
+    ctx.receive_count = slot->msg.receive_count;
+
+    slot->outcome = vs_job_handle(&ctx, slot->msg.body, slot->msg.body_len);
+    slot->db = ctx.db;
+
+    pthread_mutex_lock(&c->lock);
+    slot->finished = 1;
+    pthread_cond_broadcast(&c->changed);
+    pthread_mutex_unlock(&c->lock);
+
+    return NULL;
+}
+
+
+/* Joins finished slots and does what their outcome says to the message. */
+static void
+vs_reap(vs_consumer_t *c)
+{
+    vs_slot_t  *slot;
+    char        err[256];
+    int         i, rc;
+
+    for (i = 0; i < c->nslots; i++) {
+        slot = &c->slots[i];
+
+        pthread_mutex_lock(&c->lock);
+        rc = slot->busy && slot->finished;
+        pthread_mutex_unlock(&c->lock);
+        if (!rc) {
+            continue;
+        }
+
+        pthread_join(slot->thread, NULL);
+
+        switch (slot->outcome) {
+        case VS_JOB_DELETE:
+            rc = vs_sqs_delete(&c->aws, c->cfg->queue_url, slot->msg.receipt,
+                               err, sizeof(err));
+            break;
+        case VS_JOB_RELEASE:
+            rc = vs_sqs_change_visibility(&c->aws, c->cfg->queue_url,
+                                          slot->msg.receipt, 0, err,
+                                          sizeof(err));
+            break;
+        default:
+            rc = 0;     /* comes back after its visibility timeout */
+            break;
+        }
+
+        if (rc != 0) {
+            vs_log(VS_LOG_ERROR, NULL, "queue", "message %s: %s",
+                   slot->msg.message_id, err);
+        } else {
+            vs_log(VS_LOG_INFO, NULL, "queue", "message %s %s",
+                   slot->msg.message_id,
+                   slot->outcome == VS_JOB_DELETE ? "deleted"
+                   : slot->outcome == VS_JOB_RELEASE ? "released"
+                   : "left to come back");
+        }
+
+        pthread_mutex_lock(&c->lock);
+        vs_sqs_msg_free(&slot->msg);
+        slot->busy = 0;
+        slot->finished = 0;
+        slot->abort = 0;
+        pthread_mutex_unlock(&c->lock);
+    }
+}
+
+
+static void *
+vs_heartbeat_main(void *arg)
+{
+    vs_consumer_t  *c = arg;
+    char           *receipt, err[256];
+    time_t          now;
+    int             i;
+
+    while (!c->heartbeat_stop) {
+        for (i = 0; i < c->nslots; i++) {
+            now = time(NULL);
+            receipt = NULL;
+
+            pthread_mutex_lock(&c->lock);
+            if (c->slots[i].busy && !c->slots[i].finished
+                && now - c->slots[i].extended >= c->cfg->heartbeat)
+            {
+                receipt = strdup(c->slots[i].msg.receipt);
+                c->slots[i].extended = now;
+            }
+            pthread_mutex_unlock(&c->lock);
+
+            if (receipt == NULL) {
+                continue;
+            }
+
+            if (vs_sqs_change_visibility(&c->aws, c->cfg->queue_url, receipt,
+                                         c->cfg->visibility_timeout, err,
+                                         sizeof(err)) != 0)
+            {
+                vs_log(VS_LOG_WARN, NULL, "heartbeat", "%s", err);
+            } else {
+                vs_log(VS_LOG_DEBUG, NULL, "heartbeat", "extended by %d s",
+                       c->cfg->visibility_timeout);
+            }
+            free(receipt);
+        }
+
+        usleep(200 * 1000);
+    }
+
+    return NULL;
+}
+
+
+static int
+vs_busy_slots(vs_consumer_t *c)
+{
+    int  i, n = 0;
+
+    pthread_mutex_lock(&c->lock);
+    for (i = 0; i < c->nslots; i++) {
+        n += c->slots[i].busy;
+    }
+    pthread_mutex_unlock(&c->lock);
+    return n;
+}
+
+
+/* Waits up to ms for a slot to change. */
+static void
+vs_wait_change(vs_consumer_t *c, long ms)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+
+    pthread_mutex_lock(&c->lock);
+    pthread_cond_timedwait(&c->changed, &c->lock, &ts);
+    pthread_mutex_unlock(&c->lock);
+}
+
+
+static int
+vs_start(vs_consumer_t *c, vs_sqs_msg_t *msg)
+{
+    vs_slot_t  *slot = NULL;
+    int         i;
+
+    for (i = 0; i < c->nslots; i++) {
+        if (!c->slots[i].busy) {
+            slot = &c->slots[i];
+            break;
+        }
+    }
+
+    if (slot == NULL) {
+        return -1;      /* cannot happen: we never receive more than free */
+    }
+
+    pthread_mutex_lock(&c->lock);
+    slot->msg = *msg;
+    slot->busy = 1;
+    slot->finished = 0;
+    slot->abort = 0;
+    slot->extended = time(NULL);
+    pthread_mutex_unlock(&c->lock);
+
+    vs_log(VS_LOG_INFO, NULL, "queue", "message %s received (receive count "
+           "%d)", msg->message_id, msg->receive_count);
+
+    if (pthread_create(&slot->thread, NULL, vs_slot_main, slot) != 0) {
+        vs_log(VS_LOG_ERROR, NULL, "queue", "pthread_create failed: "
+               "message left to come back");
+        pthread_mutex_lock(&c->lock);
+        vs_sqs_msg_free(&slot->msg);
+        slot->busy = 0;
+        pthread_mutex_unlock(&c->lock);
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+vs_consumer_run(const vs_config_t *cfg, int once)
+{
+    static vs_consumer_t  c;
+    struct sigaction      sa;
+    pthread_t             heartbeat;
+    vs_sqs_msg_t          msgs[10];
+    char                  err[512];
+    time_t                deadline;
+    int                   i, n, free_slots, received = 0, aborted = 0;
+    int                   errors = 0;
+
+    memset(&c, 0, sizeof(c));
+    c.cfg = cfg;
+    c.nslots = cfg->concurrency < VS_MAX_SLOTS ? cfg->concurrency
+                                               : VS_MAX_SLOTS;
+    for (i = 0; i < c.nslots; i++) {
+        c.slots[i].consumer = &c;
+    }
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = vs_on_signal;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGTERM, &sa, NULL) != 0
+        || sigaction(SIGINT, &sa, NULL) != 0)
+    {
+        vs_log(VS_LOG_ERROR, NULL, "start", "sigaction failed");
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        vs_log(VS_LOG_ERROR, NULL, "start", "curl_global_init failed");
+        return 1;
+    }
+
+    err[0] = '\0';
+    if (vs_aws_init(&c.aws, cfg, err, sizeof(err)) != 0) {
+        vs_log(VS_LOG_ERROR, NULL, "start", "%s", err);
+        return 2;
+    }
+    c.aws.stop = (volatile int *) &vs_stop;
+
+    if (pthread_mutex_init(&c.lock, NULL) != 0
+        || pthread_cond_init(&c.changed, NULL) != 0
+        || pthread_create(&heartbeat, NULL, vs_heartbeat_main, &c) != 0)
+    {
+        vs_log(VS_LOG_ERROR, NULL, "start", "cannot start threads");
+        return 1;
+    }
+
+    vs_log(VS_LOG_INFO, NULL, "start", "consuming %s with %d job slot(s), "
+           "visibility %d s, heartbeat %d s", cfg->queue_url, c.nslots,
+           cfg->visibility_timeout, cfg->heartbeat);
+
+    while (!vs_stop) {
+        vs_reap(&c);
+
+        if (once && received > 0) {
+            if (vs_busy_slots(&c) == 0) {
+                break;
+            }
+            vs_wait_change(&c, 200);
+            continue;
+        }
+
+        free_slots = c.nslots - vs_busy_slots(&c);
+        if (free_slots <= 0) {
+            vs_wait_change(&c, 1000);
+            continue;
+        }
+        if (once) {
+            free_slots = 1;
+        }
+
+        err[0] = '\0';
+        n = vs_sqs_receive(&c.aws, cfg->queue_url,
+                           free_slots > 10 ? 10 : free_slots,
+                           cfg->wait_time, cfg->visibility_timeout, msgs,
+                           err, sizeof(err));
+        if (n < 0) {
+            if (vs_stop) {
+                break;
+            }
+            /* back off on a failing queue, 1 s .. 30 s */
+            errors++;
+            vs_log(VS_LOG_ERROR, NULL, "receive", "%s", err);
+            for (i = 0; i < (errors < 5 ? 1 << errors : 30) * 10
+                        && !vs_stop; i++)
+            {
+                usleep(100 * 1000);
+            }
+            continue;
+        }
+        errors = 0;
+
+        for (i = 0; i < n; i++) {
+            if (vs_stop) {
+                /* received during shutdown: hand it straight back */
+                (void) vs_sqs_change_visibility(&c.aws, cfg->queue_url,
+                                                msgs[i].receipt, 0, err,
+                                                sizeof(err));
+                vs_sqs_msg_free(&msgs[i]);
+                continue;
+            }
+            if (vs_start(&c, &msgs[i]) != 0) {
+                vs_sqs_msg_free(&msgs[i]);
+            }
+            received++;
+        }
+
+        if (once && n == 0) {
+            vs_log(VS_LOG_INFO, NULL, "receive", "--once: no message");
+            break;
+        }
+    }
+
+    /* shutdown (or --once done): let running jobs finish within the grace */
+    if (vs_stop) {
+        vs_log(VS_LOG_INFO, NULL, "shutdown", "signal received: %d job(s) "
+               "running, grace %d s", vs_busy_slots(&c),
+               cfg->shutdown_grace);
+    }
+    deadline = time(NULL) + cfg->shutdown_grace;
+
+    while (vs_busy_slots(&c) > 0) {
+        vs_reap(&c);
+        if (vs_stop && !aborted && time(NULL) >= deadline) {
+            pthread_mutex_lock(&c.lock);
+            for (i = 0; i < c.nslots; i++) {
+                c.slots[i].abort = 1;
+            }
+            pthread_mutex_unlock(&c.lock);
+            aborted = 1;
+            vs_log(VS_LOG_WARN, NULL, "shutdown",
+                   "grace over: interrupting the running jobs");
+        }
+        vs_wait_change(&c, 200);
+    }
+
+    c.heartbeat_stop = 1;
+    pthread_join(heartbeat, NULL);
+
+    for (i = 0; i < c.nslots; i++) {
+        vs_db_close(&c.slots[i].db);
+    }
+    curl_global_cleanup();
+
+    vs_log(VS_LOG_INFO, NULL, "shutdown", "stopped");
+    return 0;
+}

@@ -1,0 +1,534 @@
+/*
+ * The job: CONTRACT.md sections 4-6.
+ *
+ * Failures are sorted once, where they happen: permanent ones (a malformed
+ * message, an unknown video, an undecodable or over-limit input) mark the
+ * video failed and the message is deleted; transient ones (S3, SQS,
+ * PostgreSQL, the network) are retried here with exponential backoff
+ * VIDSTREAM_RETRIES times, then the video goes back to 'queued' and the
+ * message is left to come back (and, after the queue's maxReceiveCount,
+ * to go to the dead-letter queue).
+ */
+#include "job.h"
+
+#include "db.h"
+#include "log.h"
+#include "s3.h"
+#include "transcode.h"
+#include "vs_job.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+
+/* presigned input URLs: long enough for the longest transcode */
+#define VS_JOB_INPUT_URL_TTL  (6 * 3600)
+
+
+static int
+vs_job_aborted(vs_job_ctx_t *ctx)
+{
+    return ctx->abort != NULL && *ctx->abort;
+}
+
+
+/*
+ * Sleeps before retry number `try` (0-based): base * 2^try, +-25%.
+ * Returns -1 without sleeping it all when the job is aborted.
+ */
+static int
+vs_job_backoff(vs_job_ctx_t *ctx, int try)
+{
+    int64_t  ms = (int64_t) ctx->cfg->retry_base_ms << (try < 10 ? try : 10);
+    int64_t  slept;
+
+    ms = ms * 3 / 4 + (rand() % (ms / 2 + 1));
+
+    for (slept = 0; slept < ms; slept += 50) {
+        if (vs_job_aborted(ctx)) {
+            return -1;
+        }
+        usleep(50 * 1000);
+    }
+    return 0;
+}
+
+
+static double
+vs_now(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+
+static void
+vs_job_progress(void *opaque, int percent)
+{
+    vs_job_ctx_t  *ctx = opaque;
+    time_t         now = time(NULL);
+    char           err[256];
+
+    /* at most once a second */
+    if (now == ctx->last_progress) {
+        return;
+    }
+    ctx->last_progress = now;
+
+    if (vs_db_progress(&ctx->db, ctx->cfg->database_url, ctx->video_id,
+                       ctx->attempt, percent, err, sizeof(err)) == VS_DB_TRANSIENT)
+    {
+        vs_log(VS_LOG_WARN, ctx->video_id, "progress", "%s", err);
+    }
+}
+
+
+static int
+vs_job_interrupt(void *opaque)
+{
+    return vs_job_aborted(opaque);
+}
+
+
+static int
+vs_rm_entry(const char *path, const struct stat *st, int flag,
+    struct FTW *ftw)
+{
+    return remove(path);
+}
+
+
+/* Marks the video failed (permanent) with retries; logs the outcome. */
+static void
+vs_job_fail(vs_job_ctx_t *ctx, int attempt, const char *stage,
+    const char *reason)
+{
+    char  err[256];
+    int   try, rc;
+
+    vs_log(VS_LOG_ERROR, ctx->video_id, stage, "failed: %s", reason);
+
+    for (try = 0; ; try++) {
+        rc = vs_db_fail(&ctx->db, ctx->cfg->database_url, ctx->video_id,
+                        attempt, reason, err, sizeof(err));
+        if (rc != VS_DB_TRANSIENT || try >= ctx->cfg->retries
+            || vs_job_backoff(ctx, try) != 0)
+        {
+            break;
+        }
+    }
+
+    if (rc == VS_DB_TRANSIENT) {
+        vs_log(VS_LOG_ERROR, ctx->video_id, stage,
+               "cannot record the failure: %s", err);
+    }
+}
+
+
+/* Hands the video back to 'queued' after a transient failure or abort. */
+static void
+vs_job_release(vs_job_ctx_t *ctx)
+{
+    char  err[256];
+
+    if (vs_db_release(&ctx->db, ctx->cfg->database_url, ctx->video_id,
+                      ctx->attempt, err, sizeof(err)) == VS_DB_TRANSIENT)
+    {
+        vs_log(VS_LOG_WARN, ctx->video_id, "release", "%s", err);
+    }
+}
+
+
+/* Uploads path to key with retries; 0, or the vs_s3 error. */
+static int
+vs_job_upload(vs_job_ctx_t *ctx, const char *path, const char *key,
+    const char *content_type, char *err, size_t err_size)
+{
+    int  try, rc;
+
+    for (try = 0; ; try++) {
+        rc = vs_s3_upload(ctx->aws, ctx->cfg->bucket, key, path, content_type,
+                          ctx->cfg->multipart_threshold, ctx->cfg->part_size,
+                          err, err_size);
+        if (rc != VS_S3_TRANSIENT || try >= ctx->cfg->retries
+            || vs_job_backoff(ctx, try) != 0)
+        {
+            return rc;
+        }
+        vs_log(VS_LOG_WARN, ctx->video_id, "upload", "retrying: %s", err);
+    }
+}
+
+
+static int
+vs_job_upload_hls(vs_job_ctx_t *ctx, const char *dir, const char *prefix,
+    char *err, size_t err_size)
+{
+    DIR            *d;
+    struct dirent  *e;
+    char            path[4096], key[2048];
+    const char     *type;
+    size_t          len;
+    int             rc = 0;
+
+    d = opendir(dir);
+    if (d == NULL) {
+        snprintf(err, err_size, "opendir %.200s: %s", dir, strerror(errno));
+        return VS_S3_TRANSIENT;
+    }
+
+    while (rc == 0 && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.') {
+            continue;
+        }
+        len = strlen(e->d_name);
+        type = len > 5 && strcmp(e->d_name + len - 5, ".m3u8") == 0
+               ? "application/vnd.apple.mpegurl"
+               : len > 3 && strcmp(e->d_name + len - 3, ".ts") == 0
+               ? "video/mp2t" : "video/mp4";
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name)
+            >= (int) sizeof(path)
+            || snprintf(key, sizeof(key), "%s/%s", prefix, e->d_name)
+               >= (int) sizeof(key))
+        {
+            snprintf(err, err_size, "HLS file name too long");
+            rc = VS_S3_TRANSIENT;
+            break;
+        }
+        rc = vs_job_upload(ctx, path, key, type, err, err_size);
+    }
+
+    closedir(d);
+    return rc;
+}
+
+
+static vs_job_outcome_t
+vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
+{
+    const vs_config_t  *cfg = ctx->cfg;
+    vs_tc_opts_t        opts;
+    vs_tc_result_t      res;
+    vs_tc_status_t      tcs;
+    vs_claim_t          claim;
+    vs_job_outcome_t    outcome = VS_JOB_DELETE;
+    json_t             *fields;
+    char                err[512], status[32], dir[4096], mp4[4200],
+                        jpg[4200], hls[4200], key[2048], *url = NULL;
+    int64_t             size;
+    double              t0, t_claim, t_tc, t_up;
+    int                 try, rc, attempt = -1, have_dir = 0;
+
+    ctx->video_id = job->video_id;
+    t0 = vs_now();
+
+    if (strcmp(job->bucket, cfg->bucket) != 0) {
+        vs_log(VS_LOG_ERROR, job->video_id, "claim", "message names bucket "
+               "\"%.64s\", not ours: ignored", job->bucket);
+        return VS_JOB_DELETE;
+    }
+
+    /* 1. claim */
+    for (try = 0; ; try++) {
+        claim = vs_db_claim(&ctx->db, cfg->database_url, job->video_id,
+                            job->owner, job->key, from_s3_event,
+                            ctx->receive_count, cfg->stale_after, &attempt,
+                            status, sizeof(status), err, sizeof(err));
+        if (claim != VS_CLAIM_ERROR || try >= cfg->retries
+            || vs_job_backoff(ctx, try) != 0)
+        {
+            break;
+        }
+        vs_log(VS_LOG_WARN, job->video_id, "claim", "retrying: %s", err);
+    }
+
+    switch (claim) {
+    case VS_CLAIM_TAKEN:
+        break;
+    case VS_CLAIM_UNKNOWN:
+        vs_log(VS_LOG_ERROR, job->video_id, "claim",
+               "unknown video (no such id for this owner): message dropped");
+        return VS_JOB_DELETE;
+    case VS_CLAIM_MISMATCH:
+        vs_log(VS_LOG_ERROR, job->video_id, "claim",
+               "message key does not match the video: message dropped");
+        return VS_JOB_DELETE;
+    case VS_CLAIM_BUSY:
+        if (ctx->receive_count > 1) {
+            /*
+             * A redelivery: its worker may have died without the row
+             * being stale yet. Let it come back; it is taken over then.
+             */
+            vs_log(VS_LOG_WARN, job->video_id, "claim", "video is "
+                   "processing and not stale yet: message left to come back");
+            return VS_JOB_LEAVE;
+        }
+        /* fall through */
+    case VS_CLAIM_FINISHED:
+        vs_log(VS_LOG_INFO, job->video_id, "claim", "video is already %s: "
+               "duplicate message, no work", status);
+        return VS_JOB_DELETE;
+    case VS_CLAIM_NOT_READY:
+        vs_log(VS_LOG_WARN, job->video_id, "claim",
+               "video is still pending_upload: message left to come back");
+        return VS_JOB_LEAVE;
+    default:
+        vs_log(VS_LOG_ERROR, job->video_id, "claim", "%s", err);
+        return VS_JOB_LEAVE;
+    }
+
+    ctx->attempt = attempt;
+    ctx->last_progress = 0;
+    t_claim = vs_now();
+    fields = json_pack("{s:i, s:i}", "attempt", attempt, "receive_count",
+                       ctx->receive_count);
+    vs_log_fields(VS_LOG_INFO, job->video_id, "claim", fields,
+                  "processing %s", job->key);
+
+    /* 2. the input: exists, not empty, not too large */
+    for (try = 0; ; try++) {
+        rc = vs_s3_head(ctx->aws, job->bucket, job->key, &size, err,
+                        sizeof(err));
+        if (rc != VS_S3_TRANSIENT || try >= cfg->retries
+            || vs_job_backoff(ctx, try) != 0)
+        {
+            break;
+        }
+    }
+
+    if (rc == VS_S3_NOT_FOUND) {
+        vs_job_fail(ctx, attempt, "input", "the uploaded file was not found");
+        return VS_JOB_DELETE;
+    }
+    if (rc != 0) {
+        goto transient;
+    }
+    if (size == 0) {
+        vs_job_fail(ctx, attempt, "input", "the uploaded file is empty");
+        return VS_JOB_DELETE;
+    }
+    if (size > cfg->max_input_bytes) {
+        snprintf(err, sizeof(err), "the uploaded file is %lld bytes, over "
+                 "the limit of %lld", (long long) size,
+                 (long long) cfg->max_input_bytes);
+        vs_job_fail(ctx, attempt, "input", err);
+        return VS_JOB_DELETE;
+    }
+
+    url = malloc(VS_SIGV4_URL_MAX);
+    if (url == NULL) {
+        snprintf(err, sizeof(err), "out of memory");
+        goto transient;
+    }
+
+    /* 3. transcode, reading the input over HTTP: no local copy */
+    snprintf(dir, sizeof(dir), "%s/vidstream-XXXXXX", cfg->tmp_dir);
+    if (mkdtemp(dir) == NULL) {
+        snprintf(err, sizeof(err), "mkdtemp %.200s: %s", dir,
+                 strerror(errno));
+        goto transient;
+    }
+    have_dir = 1;
+    snprintf(mp4, sizeof(mp4), "%s/video.mp4", dir);
+    snprintf(jpg, sizeof(jpg), "%s/thumbnail.jpg", dir);
+    snprintf(hls, sizeof(hls), "%s/hls", dir);
+
+    vs_tc_opts_init(&opts);
+    opts.max_height = cfg->max_height;
+    opts.max_fps = cfg->max_fps;
+    opts.max_duration_ms = cfg->max_duration_ms;
+    opts.max_pixels = cfg->max_pixels;
+    opts.crf = cfg->crf;
+    opts.preset = cfg->preset;
+    opts.audio_bitrate = cfg->audio_bitrate;
+    opts.allow_remux = cfg->remux;
+    opts.threads = cfg->threads;
+    opts.progress = vs_job_progress;
+    opts.interrupt = vs_job_interrupt;
+    opts.opaque = ctx;
+
+    for (try = 0; ; try++) {
+        /* a fresh URL each time: the last one may have expired */
+        rc = vs_s3_presign_get(ctx->aws, job->bucket, job->key,
+                               VS_JOB_INPUT_URL_TTL, url, VS_SIGV4_URL_MAX,
+                               err, sizeof(err));
+        if (rc != 0) {
+            goto transient;
+        }
+
+        tcs = vs_transcode(url, mp4, &opts, &res);
+        if (tcs != VS_TC_TRANSIENT || try >= cfg->retries
+            || vs_job_backoff(ctx, try) != 0)
+        {
+            break;
+        }
+        vs_log(VS_LOG_WARN, job->video_id, "transcode", "retrying: %s",
+               res.error);
+    }
+
+    if (tcs == VS_TC_PERMANENT) {
+        vs_job_fail(ctx, attempt, "transcode", res.error);
+        goto cleanup;
+    }
+    if (tcs != VS_TC_OK) {
+        snprintf(err, sizeof(err), "%s", res.error);
+        goto transient;
+    }
+
+    tcs = vs_thumbnail(mp4, jpg, &opts, err, sizeof(err));
+    if (tcs == VS_TC_PERMANENT) {
+        vs_job_fail(ctx, attempt, "thumbnail", err);
+        goto cleanup;
+    }
+    if (tcs != VS_TC_OK) {
+        goto transient;
+    }
+
+    if (cfg->hls) {
+        if (mkdir(hls, 0700) != 0) {
+            snprintf(err, sizeof(err), "mkdir: %s", strerror(errno));
+            goto transient;
+        }
+        tcs = vs_hls(mp4, hls, cfg->hls_fmp4, cfg->hls_segment, &opts, err,
+                     sizeof(err));
+        if (tcs != VS_TC_OK) {
+            goto transient;
+        }
+    }
+
+    t_tc = vs_now();
+
+    /* 4. outputs, output/<sub>/<id>/… */
+    snprintf(key, sizeof(key), "output/%s/%s/video.mp4", job->owner,
+             job->video_id);
+    if (vs_job_upload(ctx, mp4, key, "video/mp4", err, sizeof(err)) != 0) {
+        goto transient;
+    }
+    snprintf(key, sizeof(key), "output/%s/%s/thumbnail.jpg", job->owner,
+             job->video_id);
+    if (vs_job_upload(ctx, jpg, key, "image/jpeg", err, sizeof(err)) != 0) {
+        goto transient;
+    }
+    if (cfg->hls) {
+        snprintf(key, sizeof(key), "output/%s/%s/hls", job->owner,
+                 job->video_id);
+        if (vs_job_upload_hls(ctx, hls, key, err, sizeof(err)) != 0) {
+            goto transient;
+        }
+    }
+    t_up = vs_now();
+
+    /* 5. commit: guarded by our lease */
+    for (try = 0; ; try++) {
+        rc = vs_db_done(&ctx->db, cfg->database_url, job->video_id, attempt,
+                        res.duration_ms, res.width, res.height, cfg->hls,
+                        err, sizeof(err));
+        if (rc != VS_DB_TRANSIENT || try >= cfg->retries
+            || vs_job_backoff(ctx, try) != 0)
+        {
+            break;
+        }
+    }
+    if (rc == VS_DB_TRANSIENT) {
+        goto transient;
+    }
+    if (rc == VS_DB_NO_ROW) {
+        /* taken over (we were presumed dead) or deleted meanwhile */
+        vs_log(VS_LOG_WARN, job->video_id, "commit", "lease lost (attempt "
+               "%d): another worker owns the video now", attempt);
+        outcome = VS_JOB_DELETE;
+        goto cleanup;
+    }
+
+    fields = json_pack("{s:I, s:i, s:i, s:b, s:b, s:I, s:f, s:f, s:f, s:f}",
+                       "duration_ms", (json_int_t) res.duration_ms,
+                       "width", res.width, "height", res.height,
+                       "remuxed", res.remuxed, "audio", res.has_audio,
+                       "input_bytes", (json_int_t) size,
+                       "claim_s", t_claim - t0, "transcode_s", t_tc - t_claim,
+                       "upload_s", t_up - t_tc, "total_s", vs_now() - t0);
+    vs_log_fields(VS_LOG_INFO, job->video_id, "done", fields, "done");
+
+    /* 6. the source is no longer needed (a failure here is only logged) */
+    if (cfg->delete_source
+        && vs_s3_delete(ctx->aws, job->bucket, job->key, err, sizeof(err))
+           != 0)
+    {
+        vs_log(VS_LOG_WARN, job->video_id, "cleanup",
+               "cannot delete the source: %s", err);
+    }
+
+    goto cleanup;
+
+transient:
+
+    if (vs_job_aborted(ctx)) {
+        vs_log(VS_LOG_WARN, job->video_id, "shutdown",
+               "job interrupted by shutdown: released to the queue");
+        outcome = VS_JOB_RELEASE;
+    } else {
+        vs_log(VS_LOG_ERROR, job->video_id, "retry", "transient failure "
+               "after %d retries, message left to come back: %s",
+               cfg->retries, err);
+        outcome = VS_JOB_LEAVE;
+    }
+    vs_job_release(ctx);
+
+cleanup:
+
+    if (have_dir && nftw(dir, vs_rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+        vs_log(VS_LOG_WARN, job->video_id, "cleanup", "cannot remove %s: %s",
+               dir, strerror(errno));
+    }
+    free(url);
+    return outcome;
+}
+
+
+vs_job_outcome_t
+vs_job_handle(vs_job_ctx_t *ctx, const char *body, size_t len)
+{
+    vs_msg_t          msg;
+    vs_msg_kind_t     kind;
+    vs_job_outcome_t  outcome = VS_JOB_DELETE, o;
+    size_t            i;
+
+    kind = vs_msg_parse(body, len, &msg);
+
+    switch (kind) {
+    case VS_MSG_TEST_EVENT:
+    case VS_MSG_IGNORED:
+        vs_log(VS_LOG_INFO, NULL, "message", "%s: deleted", msg.reason);
+        break;
+
+    case VS_MSG_INVALID:
+        ctx->video_id = msg.video_id;
+        vs_log(VS_LOG_ERROR, msg.video_id, "message",
+               "malformed message %s: %s", ctx->message_id, msg.reason);
+        if (msg.video_id[0] != '\0') {
+            vs_job_fail(ctx, -1, "message", "the job message was malformed");
+        }
+        break;
+
+    case VS_MSG_JOBS:
+        for (i = 0; i < msg.njobs; i++) {
+            o = vs_job_run(ctx, &msg.jobs[i], msg.from_s3_event);
+            if (o > outcome) {
+                outcome = o;
+            }
+        }
+        break;
+    }
+
+    ctx->video_id = NULL;
+    vs_msg_free(&msg);
+    return outcome;
+}

@@ -1,0 +1,32 @@
+/*
+ * SQS over its JSON protocol (application/x-amz-json-1.0, X-Amz-Target
+ * AmazonSQS.*): receive, delete, change visibility.
+ */
+#ifndef VS_SQS_H
+#define VS_SQS_H
+
+#include "aws.h"
+
+typedef struct {
+    char    *message_id;
+    char    *receipt;           /* ReceiptHandle */
+    char    *body;
+    size_t   body_len;
+    int      receive_count;     /* ApproximateReceiveCount, 1 if absent */
+} vs_sqs_msg_t;
+
+/*
+ * Long-polls for up to max (1..10) messages. Returns how many were put in
+ * msgs (0 on an empty poll), or -1 on error (err).
+ */
+int vs_sqs_receive(vs_aws_t *aws, const char *queue_url, int max,
+    int wait_seconds, int visibility, vs_sqs_msg_t *msgs, char *err,
+    size_t err_size);
+void vs_sqs_msg_free(vs_sqs_msg_t *msg);
+
+int vs_sqs_delete(vs_aws_t *aws, const char *queue_url, const char *receipt,
+    char *err, size_t err_size);
+int vs_sqs_change_visibility(vs_aws_t *aws, const char *queue_url,
+    const char *receipt, int seconds, char *err, size_t err_size);
+
+#endif

@@ -1,0 +1,1589 @@
+/*
+ * The media pipeline (see transcode.h). Two paths share one reading loop:
+ *
+ *   remux      the input already is H.264 yuv420p within the caps, with AAC
+ *              or no audio: packets are copied (remuxing.c);
+ *   transcode  decode -> filter graph (rotation, scale, fps cap, yuv420p /
+ *              aformat) -> libx264 / aac -> MP4 (transcoding.c).
+ *
+ * Every resource belongs to the vs_tc_t and is released in one place,
+ * vs_tc_close(), on every exit path.
+ */
+#include "transcode.h"
+
+#include <libavcodec/avcodec.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
+#include <libavformat/avformat.h>
+#include <libavutil/display.h>
+#include <libavutil/opt.h>
+#include <libswscale/swscale.h>
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    const vs_tc_opts_t  *opts;
+    vs_tc_result_t      *res;
+
+    AVFormatContext     *ifmt;
+    AVFormatContext     *ofmt;
+    int                  vin;           /* input stream indexes, -1: none */
+    int                  ain;
+    AVStream            *vout;
+    AVStream            *aout;
+
+    AVCodecContext      *vdec;
+    AVCodecContext      *venc;
+    AVCodecContext      *adec;
+    AVCodecContext      *aenc;
+    AVFilterGraph       *vgraph;
+    AVFilterGraph       *agraph;
+    AVFilterContext     *vsrc;
+    AVFilterContext     *vsink;
+    AVFilterContext     *asrc;
+    AVFilterContext     *asink;
+
+    AVPacket            *pkt;
+    AVPacket            *opkt;
+    AVFrame             *frame;
+    AVFrame             *filtered;
+
+    int64_t              start_us;      /* input start time, subtracted */
+    int64_t              duration_us;   /* 0 when unknown */
+    int                  rotation;      /* 0, 90, 180, 270 clockwise */
+    int                  remux;
+    int                  percent;
+    int64_t              video_frames;  /* decoded (or copied) */
+    int64_t              last_pts_us;
+} vs_tc_t;
+
+
+static vs_tc_status_t
+vs_tc_fail(char *error, size_t size, vs_tc_status_t status,
+    const char *fmt, ...)
+{
+    va_list  ap;
+
+    if (error != NULL && size > 0 && error[0] == '\0') {
+        va_start(ap, fmt);
+        vsnprintf(error, size, fmt, ap);
+        va_end(ap);
+    }
+
+    return status;
+}
+
+#define VS_TC_FAIL(tc, status, ...)                                         \
+    vs_tc_fail((tc)->res->error, sizeof((tc)->res->error), status,           \
+               __VA_ARGS__)
+
+
+static const char *
+vs_av_err(int err, char *buf, size_t size)
+{
+    if (av_strerror(err, buf, size) < 0) {
+        snprintf(buf, size, "error %d", err);
+    }
+    return buf;
+}
+
+
+/*
+ * An I/O error that may go away on a retry (the network, S3, a full disk)
+ * as opposed to an input that will never decode.
+ */
+static vs_tc_status_t
+vs_tc_classify(int err, int aborted)
+{
+    if (aborted || err == AVERROR_EXIT) {
+        return VS_TC_ABORTED;
+    }
+
+    switch (err) {
+    case AVERROR(EIO):
+    case AVERROR(ETIMEDOUT):
+    case AVERROR(ECONNRESET):
+    case AVERROR(ECONNREFUSED):
+    case AVERROR(EHOSTUNREACH):
+    case AVERROR(ENETUNREACH):
+    case AVERROR(EPIPE):
+    case AVERROR(EAGAIN):
+    case AVERROR(ENOSPC):
+    case AVERROR(ENOMEM):
+    case AVERROR(EMFILE):
+    case AVERROR_HTTP_SERVER_ERROR:
+    case AVERROR_HTTP_FORBIDDEN:         /* an expired presigned URL */
+    case AVERROR_HTTP_UNAUTHORIZED:
+    case AVERROR_HTTP_OTHER_4XX:         /* 429, 408… */
+        return VS_TC_TRANSIENT;
+    default:
+        return VS_TC_PERMANENT;
+    }
+}
+
+
+static int
+vs_tc_interrupt(void *opaque)
+{
+    const vs_tc_opts_t  *opts = opaque;
+
+    return opts->interrupt != NULL && opts->interrupt(opts->opaque);
+}
+
+
+static int
+vs_tc_aborted(const vs_tc_opts_t *opts)
+{
+    return vs_tc_interrupt((void *) opts);
+}
+
+
+void
+vs_tc_opts_init(vs_tc_opts_t *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    opts->max_height = 1080;
+    opts->max_fps = 60;
+    opts->crf = 23;
+    opts->preset = "veryfast";
+    opts->audio_bitrate = 128000;
+    opts->allow_remux = 1;
+}
+
+
+/* Clockwise rotation the display matrix asks for: 0, 90, 180 or 270. */
+static int
+vs_tc_rotation(AVStream *st)
+{
+    uint8_t  *matrix;
+    double    theta;
+
+    matrix = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, NULL);
+    if (matrix == NULL) {
+        return 0;
+    }
+
+    theta = -round(av_display_rotation_get((int32_t *) matrix));
+    if (isnan(theta)) {
+        return 0;
+    }
+    theta -= 360 * floor(theta / 360 + 0.9 / 360);
+
+    if (fabs(theta - 90) < 2) {
+        return 90;
+    }
+    if (fabs(theta - 180) < 2) {
+        return 180;
+    }
+    if (fabs(theta - 270) < 2) {
+        return 270;
+    }
+    return 0;
+}
+
+
+/*
+ * The output size: the (rotated) input scaled down, aspect kept, to fit
+ * max_height on the short side and max_height * 16 / 9 on the long side,
+ * both even.
+ */
+static void
+vs_tc_output_size(const vs_tc_opts_t *opts, int w, int h, int *ow, int *oh)
+{
+    double  s = 1.0, cap_short, cap_long;
+    int     short_side = w < h ? w : h, long_side = w < h ? h : w;
+
+    cap_short = opts->max_height;
+    cap_long = opts->max_height * 16.0 / 9.0;
+
+    if (short_side > cap_short) {
+        s = cap_short / short_side;
+    }
+    if (long_side * s > cap_long) {
+        s = cap_long / long_side;
+    }
+
+    *ow = (int) (w * s + 0.5) & ~1;
+    *oh = (int) (h * s + 0.5) & ~1;
+    if (*ow < 2) {
+        *ow = 2;
+    }
+    if (*oh < 2) {
+        *oh = 2;
+    }
+}
+
+
+static vs_tc_status_t
+vs_tc_open_input(vs_tc_t *tc, const char *input)
+{
+    AVDictionary  *o = NULL;
+    AVStream      *st;
+    char           e[128];
+    int            ret, i;
+
+    tc->ifmt = avformat_alloc_context();
+    if (tc->ifmt == NULL) {
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+    }
+
+    tc->ifmt->interrupt_callback.callback = vs_tc_interrupt;
+    tc->ifmt->interrupt_callback.opaque = (void *) tc->opts;
+
+    /* http(s) inputs: give up on a stalled connection, resume on a drop */
+    if (strncmp(input, "http://", 7) == 0
+        || strncmp(input, "https://", 8) == 0)
+    {
+        av_dict_set(&o, "rw_timeout", "30000000", 0);
+        av_dict_set(&o, "reconnect", "1", 0);
+        av_dict_set(&o, "reconnect_on_network_error", "1", 0);
+        av_dict_set(&o, "reconnect_delay_max", "8", 0);
+    }
+
+    ret = avformat_open_input(&tc->ifmt, input, NULL, &o);
+    av_dict_free(&o);
+
+    if (ret < 0) {
+        /* avformat_open_input frees the context on failure */
+        tc->ifmt = NULL;
+        if (ret == AVERROR_INVALIDDATA) {
+            return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+                              "input is not a recognised video file (unknown "
+                              "format, damaged or truncated)");
+        }
+        return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+                          "cannot open input: %s",
+                          vs_av_err(ret, e, sizeof(e)));
+    }
+
+    ret = avformat_find_stream_info(tc->ifmt, NULL);
+    if (ret < 0) {
+        return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+                          "cannot read stream info: %s",
+                          vs_av_err(ret, e, sizeof(e)));
+    }
+
+    if (vs_tc_aborted(tc->opts)) {
+        return VS_TC_FAIL(tc, VS_TC_ABORTED, "aborted");
+    }
+
+    /* cover art is a "video" stream of one picture: not a video */
+    tc->vin = -1;
+    for (i = 0; i < (int) tc->ifmt->nb_streams; i++) {
+        st = tc->ifmt->streams[i];
+        if (st->disposition & AV_DISPOSITION_ATTACHED_PIC) {
+            st->discard = AVDISCARD_ALL;
+        }
+    }
+
+    ret = av_find_best_stream(tc->ifmt, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    if (ret >= 0
+        && !(tc->ifmt->streams[ret]->disposition
+             & AV_DISPOSITION_ATTACHED_PIC))
+    {
+        tc->vin = ret;
+    }
+
+    if (tc->vin < 0) {
+        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+                          "input has no video stream (audio-only or not a "
+                          "video)");
+    }
+
+    ret = av_find_best_stream(tc->ifmt, AVMEDIA_TYPE_AUDIO, -1, tc->vin,
+                              NULL, 0);
+    tc->ain = ret >= 0 ? ret : -1;
+
+    tc->start_us = tc->ifmt->start_time != AV_NOPTS_VALUE
+                   ? tc->ifmt->start_time : 0;
+    tc->duration_us = tc->ifmt->duration != AV_NOPTS_VALUE
+                      && tc->ifmt->duration > 0 ? tc->ifmt->duration : 0;
+    tc->rotation = vs_tc_rotation(tc->ifmt->streams[tc->vin]);
+
+    for (i = 0; i < (int) tc->ifmt->nb_streams; i++) {
+        if (i != tc->vin && i != tc->ain) {
+            tc->ifmt->streams[i]->discard = AVDISCARD_ALL;
+        }
+    }
+
+    return VS_TC_OK;
+}
+
+
+static vs_tc_status_t
+vs_tc_check_limits(vs_tc_t *tc)
+{
+    AVCodecParameters  *par = tc->ifmt->streams[tc->vin]->codecpar;
+    const vs_tc_opts_t *opts = tc->opts;
+
+    if (par->width <= 0 || par->height <= 0) {
+        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+                          "video stream has no dimensions (undecodable)");
+    }
+
+    if (opts->max_pixels > 0
+        && (int64_t) par->width * par->height > opts->max_pixels)
+    {
+        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+                          "input is %dx%d, over the limit of %lld pixels",
+                          par->width, par->height,
+                          (long long) opts->max_pixels);
+    }
+
+    if (opts->max_duration_ms > 0
+        && tc->duration_us / 1000 > opts->max_duration_ms)
+    {
+        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+                          "input lasts %lld ms, over the limit of %lld ms",
+                          (long long) (tc->duration_us / 1000),
+                          (long long) opts->max_duration_ms);
+    }
+
+    return VS_TC_OK;
+}
+
+
+/* The fast path: every stream we keep already is what section 4 asks. */
+static int
+vs_tc_can_remux(vs_tc_t *tc)
+{
+    AVStream           *st = tc->ifmt->streams[tc->vin];
+    AVCodecParameters  *par = st->codecpar;
+    AVRational          fps;
+    int                 ow, oh;
+
+    if (!tc->opts->allow_remux || par->codec_id != AV_CODEC_ID_H264
+        || par->format != AV_PIX_FMT_YUV420P || tc->rotation != 0
+        || (par->width & 1) || (par->height & 1))
+    {
+        return 0;
+    }
+
+    vs_tc_output_size(tc->opts, par->width, par->height, &ow, &oh);
+    if (ow != par->width || oh != par->height) {
+        return 0;
+    }
+
+    fps = av_guess_frame_rate(tc->ifmt, st, NULL);
+    if (fps.num <= 0 || fps.den <= 0
+        || av_cmp_q(fps, av_make_q(tc->opts->max_fps, 1)) > 0)
+    {
+        return 0;
+    }
+
+    if (tc->ain >= 0
+        && tc->ifmt->streams[tc->ain]->codecpar->codec_id != AV_CODEC_ID_AAC)
+    {
+        return 0;
+    }
+
+    return 1;
+}
+
+
+static vs_tc_status_t
+vs_tc_open_decoder(vs_tc_t *tc, int index, AVCodecContext **out)
+{
+    AVStream        *st = tc->ifmt->streams[index];
+    const AVCodec   *codec;
+    AVCodecContext  *ctx;
+    char             e[128];
+    int              ret;
+
+    codec = avcodec_find_decoder(st->codecpar->codec_id);
+    if (codec == NULL) {
+        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "no decoder for %s stream %s",
+                          av_get_media_type_string(st->codecpar->codec_type),
+                          avcodec_get_name(st->codecpar->codec_id));
+    }
+
+    ctx = avcodec_alloc_context3(codec);
+    if (ctx == NULL) {
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+    }
+    *out = ctx;
+
+    ret = avcodec_parameters_to_context(ctx, st->codecpar);
+    if (ret < 0) {
+        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "bad codec parameters: %s",
+                          vs_av_err(ret, e, sizeof(e)));
+    }
+
+    ctx->pkt_timebase = st->time_base;
+    ctx->thread_count = tc->opts->threads;
+    if (ctx->codec_type == AVMEDIA_TYPE_VIDEO) {
+        ctx->framerate = av_guess_frame_rate(tc->ifmt, st, NULL);
+    }
+
+    ret = avcodec_open2(ctx, codec, NULL);
+    if (ret < 0) {
+        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "cannot open %s decoder: %s",
+                          codec->name, vs_av_err(ret, e, sizeof(e)));
+    }
+
+    return VS_TC_OK;
+}
+
+
+/* buffer -> [rotation] -> scale -> [fps] -> format=yuv420p -> buffersink */
+static vs_tc_status_t
+vs_tc_video_graph(vs_tc_t *tc)
+{
+    AVStream       *st = tc->ifmt->streams[tc->vin];
+    AVFilterInOut  *inputs = NULL, *outputs = NULL;
+    AVRational      fps, sar;
+    char            args[512], chain[512], e[128];
+    const char     *rotate;
+    int             ret, rw, rh, ow, oh;
+    vs_tc_status_t  status = VS_TC_PERMANENT;
+
+    tc->vgraph = avfilter_graph_alloc();
+    if (tc->vgraph == NULL) {
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+    }
+    tc->vgraph->nb_threads = tc->opts->threads;
+
+    sar = tc->vdec->sample_aspect_ratio;
+    snprintf(args, sizeof(args),
+             "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:"
+             "pixel_aspect=%d/%d",
+             tc->vdec->width, tc->vdec->height, tc->vdec->pix_fmt,
+             st->time_base.num, st->time_base.den,
+             sar.num > 0 ? sar.num : 1, sar.den > 0 ? sar.den : 1);
+
+    ret = avfilter_graph_create_filter(&tc->vsrc, avfilter_get_by_name("buffer"),
+                                       "in", args, NULL, tc->vgraph);
+    if (ret < 0) {
+        VS_TC_FAIL(tc, VS_TC_PERMANENT, "video filter source: %s",
+                   vs_av_err(ret, e, sizeof(e)));
+        goto done;
+    }
+
+    ret = avfilter_graph_create_filter(&tc->vsink,
+                                       avfilter_get_by_name("buffersink"),
+                                       "out", NULL, NULL, tc->vgraph);
+    if (ret < 0) {
+        VS_TC_FAIL(tc, VS_TC_TRANSIENT, "video filter sink: %s",
+                   vs_av_err(ret, e, sizeof(e)));
+        goto done;
+    }
+
+    switch (tc->rotation) {
+    case 90:  rotate = "transpose=clock,"; break;
+    case 180: rotate = "hflip,vflip,"; break;
+    case 270: rotate = "transpose=cclock,"; break;
+    default:  rotate = ""; break;
+    }
+
+    rw = tc->rotation % 180 ? tc->vdec->height : tc->vdec->width;
+    rh = tc->rotation % 180 ? tc->vdec->width : tc->vdec->height;
+    vs_tc_output_size(tc->opts, rw, rh, &ow, &oh);
+
+    fps = av_guess_frame_rate(tc->ifmt, st, NULL);
+
+    /* the frame rate cap: only a faster input gets an fps filter */
+    if (fps.num > 0 && fps.den > 0
+        && av_cmp_q(fps, av_make_q(tc->opts->max_fps, 1)) > 0)
+    {
+        snprintf(chain, sizeof(chain), "%sscale=%d:%d:flags=bicubic,fps=%d,"
+                 "format=yuv420p", rotate, ow, oh, tc->opts->max_fps);
+    } else {
+        snprintf(chain, sizeof(chain), "%sscale=%d:%d:flags=bicubic,"
+                 "format=yuv420p", rotate, ow, oh);
+    }
+
+    outputs = avfilter_inout_alloc();
+    inputs = avfilter_inout_alloc();
+    if (outputs == NULL || inputs == NULL) {
+        VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+        goto done;
+    }
+
+    outputs->name = av_strdup("in");
+    outputs->filter_ctx = tc->vsrc;
+    inputs->name = av_strdup("out");
+    inputs->filter_ctx = tc->vsink;
+
+    ret = avfilter_graph_parse_ptr(tc->vgraph, chain, &inputs, &outputs, NULL);
+    if (ret >= 0) {
+        ret = avfilter_graph_config(tc->vgraph, NULL);
+    }
+    if (ret < 0) {
+        VS_TC_FAIL(tc, VS_TC_PERMANENT, "video filter graph \"%s\": %s",
+                   chain, vs_av_err(ret, e, sizeof(e)));
+        goto done;
+    }
+
+    status = VS_TC_OK;
+
+done:
+
+    avfilter_inout_free(&inputs);
+    avfilter_inout_free(&outputs);
+    return status;
+}
+
+
+static vs_tc_status_t
+vs_tc_open_video_encoder(vs_tc_t *tc)
+{
+    const AVCodec   *codec;
+    AVCodecContext  *enc;
+    AVDictionary    *o = NULL;
+    AVRational       fps, cap;
+    char             e[128], crf[16];
+    int              ret;
+
+    codec = avcodec_find_encoder_by_name("libx264");
+    if (codec == NULL) {
+        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "libx264 is not available");
+    }
+
+    enc = avcodec_alloc_context3(codec);
+    if (enc == NULL) {
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+    }
+    tc->venc = enc;
+
+    enc->width = av_buffersink_get_w(tc->vsink);
+    enc->height = av_buffersink_get_h(tc->vsink);
+    enc->pix_fmt = av_buffersink_get_format(tc->vsink);
+    enc->sample_aspect_ratio = av_buffersink_get_sample_aspect_ratio(tc->vsink);
+    enc->time_base = av_buffersink_get_time_base(tc->vsink);
+    enc->thread_count = tc->opts->threads;
+
+    fps = av_buffersink_get_frame_rate(tc->vsink);
+    cap = av_make_q(tc->opts->max_fps, 1);
+    if (fps.num <= 0 || fps.den <= 0 || av_cmp_q(fps, cap) > 0) {
+        fps = fps.num > 0 && fps.den > 0 ? cap : av_make_q(25, 1);
+    }
+    enc->framerate = fps;
+
+    if (tc->ofmt->oformat->flags & AVFMT_GLOBALHEADER) {
+        enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    }
+
+    snprintf(crf, sizeof(crf), "%d", tc->opts->crf);
+    av_dict_set(&o, "preset", tc->opts->preset, 0);
+    av_dict_set(&o, "crf", crf, 0);
+    av_dict_set(&o, "profile", "high", 0);
+
+    ret = avcodec_open2(enc, codec, &o);
+    av_dict_free(&o);
+    if (ret < 0) {
+        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "cannot open libx264: %s",
+                          vs_av_err(ret, e, sizeof(e)));
+    }
+
+    ret = avcodec_parameters_from_context(tc->vout->codecpar, enc);
+    if (ret < 0) {
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "video stream parameters: %s",
+                          vs_av_err(ret, e, sizeof(e)));
+    }
+
+    tc->vout->time_base = enc->time_base;
+    tc->vout->avg_frame_rate = enc->framerate;
+    tc->vout->sample_aspect_ratio = enc->sample_aspect_ratio;
+
+    return VS_TC_OK;
+}
+
+
+static int
+vs_tc_aac_rate(int rate)
+{
+    static const int  rates[] = { 96000, 88200, 64000, 48000, 44100, 32000,
+                                  24000, 22050, 16000, 12000, 11025, 8000 };
+    size_t            i;
+
+    for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+        if (rates[i] == rate) {
+            return rate;
+        }
+    }
+    return 48000;
+}
+
+
+/* aac encoder, then abuffer -> aformat -> abuffersink (frames of 1024) */
+static vs_tc_status_t
+vs_tc_open_audio(vs_tc_t *tc)
+{
+    const AVCodec       *codec;
+    AVCodecContext      *enc;
+    AVFilterInOut       *inputs = NULL, *outputs = NULL;
+    AVChannelLayout      in_layout = { 0 };
+    char                 args[512], layout[128], chain[256], e[128];
+    int                  ret, rate;
+    vs_tc_status_t       status = VS_TC_PERMANENT;
+
+    codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
+    if (codec == NULL) {
+        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "no AAC encoder");
+    }
+
+    enc = avcodec_alloc_context3(codec);
+    if (enc == NULL) {
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+    }
+    tc->aenc = enc;
+
+    if (tc->adec->sample_rate <= 0 || tc->adec->ch_layout.nb_channels <= 0) {
+        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+                          "audio stream without sample rate or channels");
+    }
+
+    rate = vs_tc_aac_rate(tc->adec->sample_rate);
+    enc->sample_rate = rate;
+    enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
+    enc->bit_rate = tc->opts->audio_bitrate;
+    enc->time_base = av_make_q(1, rate);
+    av_channel_layout_default(&enc->ch_layout,
+                              tc->adec->ch_layout.nb_channels == 1 ? 1 : 2);
+    if (tc->ofmt->oformat->flags & AVFMT_GLOBALHEADER) {
+        enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    }
+
+    ret = avcodec_open2(enc, codec, NULL);
+    if (ret < 0) {
+        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "cannot open AAC encoder: %s",
+                          vs_av_err(ret, e, sizeof(e)));
+    }
+
+    ret = avcodec_parameters_from_context(tc->aout->codecpar, enc);
+    if (ret < 0) {
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "audio stream parameters: %s",
+                          vs_av_err(ret, e, sizeof(e)));
+    }
+    tc->aout->time_base = enc->time_base;
+
+    tc->agraph = avfilter_graph_alloc();
+    if (tc->agraph == NULL) {
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+    }
+
+    if (tc->adec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
+        av_channel_layout_default(&in_layout,
+                                  tc->adec->ch_layout.nb_channels);
+    } else if (av_channel_layout_copy(&in_layout, &tc->adec->ch_layout) < 0) {
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+    }
+
+    ret = av_channel_layout_describe(&in_layout, layout, sizeof(layout));
+    av_channel_layout_uninit(&in_layout);
+    if (ret < 0) {
+        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "unusable channel layout");
+    }
+
+    snprintf(args, sizeof(args),
+             "time_base=1/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
+             tc->adec->sample_rate, tc->adec->sample_rate,
+             av_get_sample_fmt_name(tc->adec->sample_fmt), layout);
+
+    ret = avfilter_graph_create_filter(&tc->asrc,
+                                       avfilter_get_by_name("abuffer"),
+                                       "in", args, NULL, tc->agraph);
+    if (ret < 0) {
+        VS_TC_FAIL(tc, VS_TC_PERMANENT, "audio filter source (%s): %s", args,
+                   vs_av_err(ret, e, sizeof(e)));
+        goto done;
+    }
+
+    ret = avfilter_graph_create_filter(&tc->asink,
+                                       avfilter_get_by_name("abuffersink"),
+                                       "out", NULL, NULL, tc->agraph);
+    if (ret < 0) {
+        VS_TC_FAIL(tc, VS_TC_TRANSIENT, "audio filter sink: %s",
+                   vs_av_err(ret, e, sizeof(e)));
+        goto done;
+    }
+
+    snprintf(chain, sizeof(chain),
+             "aresample=%d,aformat=sample_fmts=fltp:sample_rates=%d:"
+             "channel_layouts=%s", rate, rate,
+             enc->ch_layout.nb_channels == 1 ? "mono" : "stereo");
+
+    outputs = avfilter_inout_alloc();
+    inputs = avfilter_inout_alloc();
+    if (outputs == NULL || inputs == NULL) {
+        VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+        goto done;
+    }
+
+    outputs->name = av_strdup("in");
+    outputs->filter_ctx = tc->asrc;
+    inputs->name = av_strdup("out");
+    inputs->filter_ctx = tc->asink;
+
+    ret = avfilter_graph_parse_ptr(tc->agraph, chain, &inputs, &outputs, NULL);
+    if (ret >= 0) {
+        ret = avfilter_graph_config(tc->agraph, NULL);
+    }
+    if (ret < 0) {
+        VS_TC_FAIL(tc, VS_TC_PERMANENT, "audio filter graph: %s",
+                   vs_av_err(ret, e, sizeof(e)));
+        goto done;
+    }
+
+    av_buffersink_set_frame_size(tc->asink, enc->frame_size);
+    status = VS_TC_OK;
+
+done:
+
+    avfilter_inout_free(&inputs);
+    avfilter_inout_free(&outputs);
+    return status;
+}
+
+
+static vs_tc_status_t
+vs_tc_open_output(vs_tc_t *tc, const char *path)
+{
+    AVStream   *ist;
+    AVDictionary *o = NULL;
+    char        e[128];
+    int         ret;
+    vs_tc_status_t status;
+
+    ret = avformat_alloc_output_context2(&tc->ofmt, NULL, "mp4", path);
+    if (ret < 0 || tc->ofmt == NULL) {
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "cannot create output: %s",
+                          vs_av_err(ret, e, sizeof(e)));
+    }
+
+    tc->vout = avformat_new_stream(tc->ofmt, NULL);
+    if (tc->vout == NULL) {
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+    }
+
+    if (tc->ain >= 0) {
+        tc->aout = avformat_new_stream(tc->ofmt, NULL);
+        if (tc->aout == NULL) {
+            return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+        }
+    }
+
+    if (tc->remux) {
+        ist = tc->ifmt->streams[tc->vin];
+        ret = avcodec_parameters_copy(tc->vout->codecpar, ist->codecpar);
+        tc->vout->codecpar->codec_tag = 0;
+        tc->vout->time_base = ist->time_base;
+        tc->vout->avg_frame_rate = ist->avg_frame_rate;
+        if (ret >= 0 && tc->aout != NULL) {
+            ist = tc->ifmt->streams[tc->ain];
+            ret = avcodec_parameters_copy(tc->aout->codecpar, ist->codecpar);
+            tc->aout->codecpar->codec_tag = 0;
+            tc->aout->time_base = ist->time_base;
+        }
+        if (ret < 0) {
+            return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "stream parameters: %s",
+                              vs_av_err(ret, e, sizeof(e)));
+        }
+
+    } else {
+        status = vs_tc_open_decoder(tc, tc->vin, &tc->vdec);
+        if (status == VS_TC_OK) {
+            status = vs_tc_video_graph(tc);
+        }
+        if (status == VS_TC_OK) {
+            status = vs_tc_open_video_encoder(tc);
+        }
+        if (status == VS_TC_OK && tc->ain >= 0) {
+            status = vs_tc_open_decoder(tc, tc->ain, &tc->adec);
+            if (status == VS_TC_OK) {
+                status = vs_tc_open_audio(tc);
+            }
+        }
+        if (status != VS_TC_OK) {
+            return status;
+        }
+    }
+
+    tc->ofmt->interrupt_callback.callback = vs_tc_interrupt;
+    tc->ofmt->interrupt_callback.opaque = (void *) tc->opts;
+
+    ret = avio_open2(&tc->ofmt->pb, path, AVIO_FLAG_WRITE,
+                     &tc->ofmt->interrupt_callback, NULL);
+    if (ret < 0) {
+        return VS_TC_FAIL(tc, vs_tc_classify(ret, 0), "cannot write %s: %s",
+                          path, vs_av_err(ret, e, sizeof(e)));
+    }
+
+    /* moov first: the muxer rewrites the file once at the end */
+    av_dict_set(&o, "movflags", "+faststart", 0);
+    ret = avformat_write_header(tc->ofmt, &o);
+    av_dict_free(&o);
+    if (ret < 0) {
+        return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+                          "cannot write the MP4 header: %s",
+                          vs_av_err(ret, e, sizeof(e)));
+    }
+
+    return VS_TC_OK;
+}
+
+
+/* Drains an encoder into the muxer; frame NULL flushes it. */
+static int
+vs_tc_encode(vs_tc_t *tc, AVCodecContext *enc, AVStream *ost, AVFrame *frame)
+{
+    int  ret;
+
+    ret = avcodec_send_frame(enc, frame);
+    if (ret < 0) {
+        return ret;
+    }
+
+    for ( ;; ) {
+        ret = avcodec_receive_packet(enc, tc->opkt);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
+            return 0;
+        }
+        if (ret < 0) {
+            return ret;
+        }
+
+        tc->opkt->stream_index = ost->index;
+        av_packet_rescale_ts(tc->opkt, enc->time_base, ost->time_base);
+
+        ret = av_interleaved_write_frame(tc->ofmt, tc->opkt);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+}
+
+
+/* Pulls what the graph has ready and encodes it; flush at EOF. */
+static int
+vs_tc_drain_graph(vs_tc_t *tc, AVFilterContext *sink, AVCodecContext *enc,
+    AVStream *ost, int flush)
+{
+    AVRational  tb = av_buffersink_get_time_base(sink);
+    int         ret;
+
+    for ( ;; ) {
+        ret = av_buffersink_get_frame(sink, tc->filtered);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
+            break;
+        }
+        if (ret < 0) {
+            return ret;
+        }
+
+        if (tc->filtered->pts != AV_NOPTS_VALUE) {
+            tc->filtered->pts = av_rescale_q(tc->filtered->pts, tb,
+                                             enc->time_base);
+        }
+        tc->filtered->pict_type = AV_PICTURE_TYPE_NONE;
+
+        ret = vs_tc_encode(tc, enc, ost, tc->filtered);
+        av_frame_unref(tc->filtered);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+
+    return flush ? vs_tc_encode(tc, enc, ost, NULL) : 0;
+}
+
+
+/*
+ * Decodes one packet (NULL: flush) and pushes the frames through the graph.
+ * A corrupt packet is skipped, as the ffmpeg tool does; only I/O and
+ * encoder errors stop the job.
+ */
+static int
+vs_tc_decode(vs_tc_t *tc, AVCodecContext *dec, AVFilterContext *src,
+    AVFilterContext *sink, AVCodecContext *enc, AVStream *ost, AVPacket *pkt)
+{
+    AVStream  *ist;
+    int        ret;
+
+    ret = avcodec_send_packet(dec, pkt);
+    if (ret < 0 && ret != AVERROR_EOF) {
+        return ret == AVERROR(ENOMEM) ? ret : 0;
+    }
+
+    for ( ;; ) {
+        ret = avcodec_receive_frame(dec, tc->frame);
+        if (ret == AVERROR(EAGAIN)) {
+            return 0;
+        }
+        if (ret == AVERROR_EOF) {
+            break;
+        }
+        if (ret < 0) {
+            if (ret == AVERROR(ENOMEM)) {
+                return ret;
+            }
+            continue;   /* a broken frame: next one */
+        }
+
+        tc->frame->pts = tc->frame->best_effort_timestamp;
+
+        if (dec == tc->vdec) {
+            tc->video_frames++;
+        } else if (tc->frame->pts != AV_NOPTS_VALUE) {
+            /* the audio graph counts in 1/sample_rate */
+            ist = tc->ifmt->streams[tc->ain];
+            tc->frame->pts = av_rescale_q(tc->frame->pts, ist->time_base,
+                                          av_make_q(1, dec->sample_rate));
+        }
+
+        /* a mid-stream format change the graph was not built for */
+        if (dec == tc->vdec && (tc->frame->width != dec->width
+                                || tc->frame->height != dec->height))
+        {
+            av_frame_unref(tc->frame);
+            continue;
+        }
+
+        ret = av_buffersrc_add_frame_flags(src, tc->frame,
+                                           AV_BUFFERSRC_FLAG_KEEP_REF);
+        av_frame_unref(tc->frame);
+        if (ret < 0) {
+            return ret;
+        }
+
+        ret = vs_tc_drain_graph(tc, sink, enc, ost, 0);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+
+    /* decoder flushed: flush the graph and the encoder */
+    ret = av_buffersrc_add_frame_flags(src, NULL, 0);
+    if (ret < 0) {
+        return ret;
+    }
+    return vs_tc_drain_graph(tc, sink, enc, ost, 1);
+}
+
+
+static void
+vs_tc_progress(vs_tc_t *tc, AVPacket *pkt, AVStream *ist)
+{
+    int64_t  us;
+    int      percent;
+
+    if (pkt->pts == AV_NOPTS_VALUE) {
+        return;
+    }
+
+    us = av_rescale_q(pkt->pts, ist->time_base, AV_TIME_BASE_Q);
+    if (us > tc->last_pts_us) {
+        tc->last_pts_us = us;
+    }
+
+    if (tc->duration_us <= 0 || tc->opts->progress == NULL) {
+        return;
+    }
+
+    percent = (int) (us * 100 / tc->duration_us);
+    percent = percent < 0 ? 0 : percent > 99 ? 99 : percent;
+
+    if (percent > tc->percent) {
+        tc->percent = percent;
+        tc->opts->progress(tc->opts->opaque, percent);
+    }
+}
+
+
+static vs_tc_status_t
+vs_tc_run(vs_tc_t *tc)
+{
+    AVStream        *ist, *ost;
+    AVCodecContext  *dec, *enc;
+    AVFilterContext *src, *sink;
+    int64_t          offset, max_us;
+    char             e[128];
+    int              ret;
+
+    max_us = tc->opts->max_duration_ms > 0
+             ? tc->opts->max_duration_ms * 1000 : INT64_MAX;
+
+    for ( ;; ) {
+        if (vs_tc_aborted(tc->opts)) {
+            return VS_TC_FAIL(tc, VS_TC_ABORTED, "aborted");
+        }
+
+        ret = av_read_frame(tc->ifmt, tc->pkt);
+        if (ret == AVERROR_EOF) {
+            break;
+        }
+        if (ret < 0) {
+            /* a truncated file ends like this too: keep what we have */
+            if (tc->ifmt->pb != NULL && tc->ifmt->pb->eof_reached
+                && vs_tc_classify(ret, 0) == VS_TC_PERMANENT)
+            {
+                break;
+            }
+            return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+                              "cannot read input: %s",
+                              vs_av_err(ret, e, sizeof(e)));
+        }
+
+        if (tc->pkt->stream_index != tc->vin
+            && tc->pkt->stream_index != tc->ain)
+        {
+            av_packet_unref(tc->pkt);
+            continue;
+        }
+
+        ist = tc->ifmt->streams[tc->pkt->stream_index];
+
+        /* the output starts at 0 whatever the input's first timestamp */
+        offset = av_rescale_q(tc->start_us, AV_TIME_BASE_Q, ist->time_base);
+        if (tc->pkt->pts != AV_NOPTS_VALUE) {
+            tc->pkt->pts -= offset;
+        }
+        if (tc->pkt->dts != AV_NOPTS_VALUE) {
+            tc->pkt->dts -= offset;
+        }
+
+        vs_tc_progress(tc, tc->pkt, ist);
+
+        if (tc->last_pts_us > max_us) {
+            av_packet_unref(tc->pkt);
+            return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+                              "input lasts over the limit of %lld ms",
+                              (long long) tc->opts->max_duration_ms);
+        }
+
+        if (tc->remux) {
+            ost = tc->pkt->stream_index == tc->vin ? tc->vout : tc->aout;
+            if (ost == tc->vout) {
+                tc->video_frames++;
+            }
+            av_packet_rescale_ts(tc->pkt, ist->time_base, ost->time_base);
+            tc->pkt->stream_index = ost->index;
+            tc->pkt->pos = -1;
+            ret = av_interleaved_write_frame(tc->ofmt, tc->pkt);
+
+        } else {
+            if (tc->pkt->stream_index == tc->vin) {
+                dec = tc->vdec; src = tc->vsrc; sink = tc->vsink;
+                enc = tc->venc; ost = tc->vout;
+            } else {
+                dec = tc->adec; src = tc->asrc; sink = tc->asink;
+                enc = tc->aenc; ost = tc->aout;
+            }
+            ret = vs_tc_decode(tc, dec, src, sink, enc, ost, tc->pkt);
+        }
+
+        av_packet_unref(tc->pkt);
+
+        if (ret < 0) {
+            return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+                              "transcoding failed: %s",
+                              vs_av_err(ret, e, sizeof(e)));
+        }
+    }
+
+    if (!tc->remux) {
+        ret = vs_tc_decode(tc, tc->vdec, tc->vsrc, tc->vsink, tc->venc,
+                           tc->vout, NULL);
+        if (ret >= 0 && tc->adec != NULL) {
+            ret = vs_tc_decode(tc, tc->adec, tc->asrc, tc->asink, tc->aenc,
+                               tc->aout, NULL);
+        }
+        if (ret < 0) {
+            return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+                              "flushing the encoders failed: %s",
+                              vs_av_err(ret, e, sizeof(e)));
+        }
+    }
+
+    if (tc->video_frames == 0) {
+        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+                          "no decodable video frame in the input");
+    }
+
+    ret = av_write_trailer(tc->ofmt);
+    if (ret < 0) {
+        return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+                          "cannot finish the MP4: %s",
+                          vs_av_err(ret, e, sizeof(e)));
+    }
+
+    return VS_TC_OK;
+}
+
+
+static void
+vs_tc_close(vs_tc_t *tc)
+{
+    if (tc->ofmt != NULL) {
+        if (!(tc->ofmt->oformat->flags & AVFMT_NOFILE)) {
+            avio_closep(&tc->ofmt->pb);
+        }
+        avformat_free_context(tc->ofmt);
+    }
+    avformat_close_input(&tc->ifmt);
+    avcodec_free_context(&tc->vdec);
+    avcodec_free_context(&tc->venc);
+    avcodec_free_context(&tc->adec);
+    avcodec_free_context(&tc->aenc);
+    avfilter_graph_free(&tc->vgraph);
+    avfilter_graph_free(&tc->agraph);
+    av_packet_free(&tc->pkt);
+    av_packet_free(&tc->opkt);
+    av_frame_free(&tc->frame);
+    av_frame_free(&tc->filtered);
+}
+
+
+/* Duration and size of what we wrote, read back from the file itself. */
+static vs_tc_status_t
+vs_tc_probe_output(vs_tc_t *tc, const char *path)
+{
+    AVFormatContext  *fmt = NULL;
+    AVStream         *st;
+    char              e[128];
+    int               ret, i;
+
+    ret = avformat_open_input(&fmt, path, NULL, NULL);
+    if (ret >= 0) {
+        ret = avformat_find_stream_info(fmt, NULL);
+    }
+    if (ret < 0) {
+        avformat_close_input(&fmt);
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "cannot read back %s: %s",
+                          path, vs_av_err(ret, e, sizeof(e)));
+    }
+
+    tc->res->duration_ms = fmt->duration > 0 ? fmt->duration / 1000 : 0;
+    for (i = 0; i < (int) fmt->nb_streams; i++) {
+        st = fmt->streams[i];
+        if (st->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) {
+            tc->res->width = st->codecpar->width;
+            tc->res->height = st->codecpar->height;
+        } else if (st->codecpar->codec_type == AVMEDIA_TYPE_AUDIO) {
+            tc->res->has_audio = 1;
+        }
+    }
+
+    avformat_close_input(&fmt);
+    return VS_TC_OK;
+}
+
+
+vs_tc_status_t
+vs_transcode(const char *input, const char *out_path,
+    const vs_tc_opts_t *opts, vs_tc_result_t *res)
+{
+    vs_tc_t         tc;
+    vs_tc_status_t  status;
+
+    memset(res, 0, sizeof(*res));
+    memset(&tc, 0, sizeof(tc));
+    tc.opts = opts;
+    tc.res = res;
+    tc.vin = -1;
+    tc.ain = -1;
+    tc.percent = -1;
+
+    tc.pkt = av_packet_alloc();
+    tc.opkt = av_packet_alloc();
+    tc.frame = av_frame_alloc();
+    tc.filtered = av_frame_alloc();
+    if (tc.pkt == NULL || tc.opkt == NULL || tc.frame == NULL
+        || tc.filtered == NULL)
+    {
+        status = VS_TC_FAIL(&tc, VS_TC_TRANSIENT, "out of memory");
+        goto cleanup;
+    }
+
+    status = vs_tc_open_input(&tc, input);
+    if (status != VS_TC_OK) {
+        goto cleanup;
+    }
+
+    status = vs_tc_check_limits(&tc);
+    if (status != VS_TC_OK) {
+        goto cleanup;
+    }
+
+    tc.remux = vs_tc_can_remux(&tc);
+    res->remuxed = tc.remux;
+
+    status = vs_tc_open_output(&tc, out_path);
+    if (status != VS_TC_OK) {
+        goto cleanup;
+    }
+
+    status = vs_tc_run(&tc);
+    if (status != VS_TC_OK) {
+        goto cleanup;
+    }
+
+    vs_tc_close(&tc);
+
+    status = vs_tc_probe_output(&tc, out_path);
+    if (status != VS_TC_OK) {
+        return status;
+    }
+
+    /*
+     * A cut-off upload often still demuxes: what it declares and what
+     * could be read disagree. Half a video is not a successful job.
+     */
+    if (tc.duration_us > 0
+        && res->duration_ms * 1000 + (tc.duration_us / 20 > 500000
+                                      ? tc.duration_us / 20 : 500000)
+           < tc.duration_us)
+    {
+        return VS_TC_FAIL(&tc, VS_TC_PERMANENT,
+                          "input is truncated or damaged: only %lld of "
+                          "%lld ms could be read",
+                          (long long) res->duration_ms,
+                          (long long) (tc.duration_us / 1000));
+    }
+
+    return VS_TC_OK;
+
+cleanup:
+
+    vs_tc_close(&tc);
+    return status;
+}
+
+
+vs_tc_status_t
+vs_thumbnail(const char *mp4_path, const char *jpg_path,
+    const vs_tc_opts_t *opts, char *error, size_t error_size)
+{
+    AVFormatContext    *fmt = NULL;
+    AVCodecContext     *dec = NULL, *enc = NULL;
+    const AVCodec      *codec;
+    AVStream           *st;
+    AVPacket           *pkt = NULL;
+    AVFrame            *frame = NULL, *jpeg = NULL, *picked = NULL;
+    struct SwsContext  *sws = NULL;
+    FILE               *f;
+    int64_t             target;
+    char                e[128];
+    int                 ret, vin, eof = 0;
+    vs_tc_status_t      status = VS_TC_PERMANENT;
+
+    error[0] = '\0';
+
+    pkt = av_packet_alloc();
+    frame = av_frame_alloc();
+    picked = av_frame_alloc();
+    jpeg = av_frame_alloc();
+    if (pkt == NULL || frame == NULL || picked == NULL || jpeg == NULL) {
+        status = vs_tc_fail(error, error_size, VS_TC_TRANSIENT,
+                            "out of memory");
+        goto cleanup;
+    }
+
+    ret = avformat_open_input(&fmt, mp4_path, NULL, NULL);
+    if (ret >= 0) {
+        ret = avformat_find_stream_info(fmt, NULL);
+    }
+    if (ret < 0) {
+        status = vs_tc_fail(error, error_size, VS_TC_TRANSIENT,
+                            "thumbnail: cannot open %s: %s", mp4_path,
+                            vs_av_err(ret, e, sizeof(e)));
+        goto cleanup;
+    }
+
+    vin = av_find_best_stream(fmt, AVMEDIA_TYPE_VIDEO, -1, -1, &codec, 0);
+    if (vin < 0) {
+        vs_tc_fail(error, error_size, VS_TC_PERMANENT,
+                   "thumbnail: no video stream");
+        goto cleanup;
+    }
+    st = fmt->streams[vin];
+
+    dec = avcodec_alloc_context3(codec);
+    if (dec == NULL
+        || avcodec_parameters_to_context(dec, st->codecpar) < 0
+        || avcodec_open2(dec, codec, NULL) < 0)
+    {
+        vs_tc_fail(error, error_size, VS_TC_PERMANENT,
+                   "thumbnail: cannot open the decoder");
+        goto cleanup;
+    }
+
+    /* about 10% in: seek to the keyframe before, decode up to it */
+    target = fmt->duration > 0
+             ? av_rescale_q(fmt->duration / 10, AV_TIME_BASE_Q, st->time_base)
+             : 0;
+    if (st->start_time != AV_NOPTS_VALUE) {
+        target += st->start_time;
+    }
+    if (target > 0) {
+        av_seek_frame(fmt, vin, target, AVSEEK_FLAG_BACKWARD);
+    }
+
+    while (!eof) {
+        if (vs_tc_aborted(opts)) {
+            status = vs_tc_fail(error, error_size, VS_TC_ABORTED, "aborted");
+            goto cleanup;
+        }
+
+        ret = av_read_frame(fmt, pkt);
+        if (ret < 0) {
+            eof = 1;
+            ret = avcodec_send_packet(dec, NULL);
+        } else if (pkt->stream_index != vin) {
+            av_packet_unref(pkt);
+            continue;
+        } else {
+            ret = avcodec_send_packet(dec, pkt);
+            av_packet_unref(pkt);
+        }
+
+        while (ret >= 0 || ret == AVERROR(EAGAIN)) {
+            ret = avcodec_receive_frame(dec, frame);
+            if (ret < 0) {
+                break;
+            }
+            av_frame_unref(picked);
+            av_frame_move_ref(picked, frame);
+            if (picked->best_effort_timestamp >= target) {
+                eof = 1;
+                break;
+            }
+        }
+    }
+
+    if (picked->width <= 0) {
+        vs_tc_fail(error, error_size, VS_TC_PERMANENT,
+                   "thumbnail: no frame decoded");
+        goto cleanup;
+    }
+
+    codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
+    enc = codec != NULL ? avcodec_alloc_context3(codec) : NULL;
+    if (enc == NULL) {
+        vs_tc_fail(error, error_size, VS_TC_PERMANENT,
+                   "thumbnail: no JPEG encoder");
+        goto cleanup;
+    }
+
+    enc->width = picked->width;
+    enc->height = picked->height;
+    enc->pix_fmt = AV_PIX_FMT_YUVJ420P;
+    enc->time_base = av_make_q(1, 25);
+    enc->flags |= AV_CODEC_FLAG_QSCALE;
+    enc->global_quality = FF_QP2LAMBDA * 3;
+
+    ret = avcodec_open2(enc, codec, NULL);
+    if (ret < 0) {
+        vs_tc_fail(error, error_size, VS_TC_PERMANENT,
+                   "thumbnail: cannot open the JPEG encoder: %s",
+                   vs_av_err(ret, e, sizeof(e)));
+        goto cleanup;
+    }
+
+    /* limited-range yuv420p to the full-range JPEG format */
+    jpeg->format = AV_PIX_FMT_YUVJ420P;
+    jpeg->width = enc->width;
+    jpeg->height = enc->height;
+    jpeg->quality = enc->global_quality;
+    jpeg->pts = 0;
+    sws = sws_getContext(picked->width, picked->height, picked->format,
+                         enc->width, enc->height, AV_PIX_FMT_YUVJ420P,
+                         SWS_BICUBIC, NULL, NULL, NULL);
+    if (sws == NULL || av_frame_get_buffer(jpeg, 0) < 0
+        || sws_scale(sws, (const uint8_t * const *) picked->data,
+                     picked->linesize, 0, picked->height, jpeg->data,
+                     jpeg->linesize) <= 0)
+    {
+        vs_tc_fail(error, error_size, VS_TC_PERMANENT,
+                   "thumbnail: pixel format conversion failed");
+        goto cleanup;
+    }
+
+    ret = avcodec_send_frame(enc, jpeg);
+    if (ret >= 0) {
+        ret = avcodec_send_frame(enc, NULL);
+    }
+    if (ret >= 0) {
+        ret = avcodec_receive_packet(enc, pkt);
+    }
+    if (ret < 0) {
+        vs_tc_fail(error, error_size, VS_TC_PERMANENT,
+                   "thumbnail: JPEG encoding failed: %s",
+                   vs_av_err(ret, e, sizeof(e)));
+        goto cleanup;
+    }
+
+    f = fopen(jpg_path, "wb");
+    if (f == NULL) {
+        status = vs_tc_fail(error, error_size, VS_TC_TRANSIENT,
+                            "thumbnail: cannot create %s: %s", jpg_path,
+                            strerror(errno));
+        goto cleanup;
+    }
+
+    ret = fwrite(pkt->data, 1, pkt->size, f) == (size_t) pkt->size;
+    if (fclose(f) != 0 || !ret) {
+        status = vs_tc_fail(error, error_size, VS_TC_TRANSIENT,
+                            "thumbnail: cannot write %s: %s", jpg_path,
+                            strerror(errno));
+        goto cleanup;
+    }
+
+    status = VS_TC_OK;
+
+cleanup:
+
+    av_packet_free(&pkt);
+    av_frame_free(&frame);
+    av_frame_free(&picked);
+    av_frame_free(&jpeg);
+    sws_freeContext(sws);
+    avcodec_free_context(&dec);
+    avcodec_free_context(&enc);
+    avformat_close_input(&fmt);
+    return status;
+}
+
+
+vs_tc_status_t
+vs_hls(const char *mp4_path, const char *dir, int fmp4, int segment_seconds,
+    const vs_tc_opts_t *opts, char *error, size_t error_size)
+{
+    AVFormatContext  *in = NULL, *out = NULL;
+    AVDictionary     *o = NULL;
+    AVStream         *ist, *ost;
+    AVPacket         *pkt = NULL;
+    char              path[4096], seg[4096], e[128], secs[16];
+    int               ret, i, *map = NULL;
+    vs_tc_status_t    status = VS_TC_TRANSIENT;
+
+    error[0] = '\0';
+
+    pkt = av_packet_alloc();
+    if (pkt == NULL) {
+        vs_tc_fail(error, error_size, status, "out of memory");
+        goto cleanup;
+    }
+
+    ret = avformat_open_input(&in, mp4_path, NULL, NULL);
+    if (ret >= 0) {
+        ret = avformat_find_stream_info(in, NULL);
+    }
+    if (ret < 0) {
+        vs_tc_fail(error, error_size, status, "hls: cannot open %s: %s",
+                   mp4_path, vs_av_err(ret, e, sizeof(e)));
+        goto cleanup;
+    }
+
+    snprintf(path, sizeof(path), "%s/stream.m3u8", dir);
+    ret = avformat_alloc_output_context2(&out, NULL, "hls", path);
+    if (ret < 0) {
+        vs_tc_fail(error, error_size, status, "hls: %s",
+                   vs_av_err(ret, e, sizeof(e)));
+        goto cleanup;
+    }
+
+    map = av_calloc(in->nb_streams, sizeof(int));
+    if (map == NULL) {
+        vs_tc_fail(error, error_size, status, "out of memory");
+        goto cleanup;
+    }
+
+    for (i = 0; i < (int) in->nb_streams; i++) {
+        ist = in->streams[i];
+        map[i] = -1;
+        if (ist->codecpar->codec_type != AVMEDIA_TYPE_VIDEO
+            && ist->codecpar->codec_type != AVMEDIA_TYPE_AUDIO)
+        {
+            continue;
+        }
+        ost = avformat_new_stream(out, NULL);
+        if (ost == NULL
+            || avcodec_parameters_copy(ost->codecpar, ist->codecpar) < 0)
+        {
+            vs_tc_fail(error, error_size, status, "hls: stream setup failed");
+            goto cleanup;
+        }
+        ost->codecpar->codec_tag = 0;
+        ost->time_base = ist->time_base;
+        map[i] = ost->index;
+    }
+
+    snprintf(secs, sizeof(secs), "%d", segment_seconds);
+    av_dict_set(&o, "hls_time", secs, 0);
+    av_dict_set(&o, "hls_playlist_type", "vod", 0);
+    av_dict_set(&o, "master_pl_name", "index.m3u8", 0);
+    if (fmp4) {
+        av_dict_set(&o, "hls_segment_type", "fmp4", 0);
+        av_dict_set(&o, "hls_fmp4_init_filename", "init.mp4", 0);
+        snprintf(seg, sizeof(seg), "%s/seg_%%d.m4s", dir);
+    } else {
+        snprintf(seg, sizeof(seg), "%s/seg_%%d.ts", dir);
+    }
+    av_dict_set(&o, "hls_segment_filename", seg, 0);
+
+    ret = avformat_write_header(out, &o);
+    if (ret < 0) {
+        vs_tc_fail(error, error_size, status, "hls: cannot start: %s",
+                   vs_av_err(ret, e, sizeof(e)));
+        goto cleanup;
+    }
+
+    for ( ;; ) {
+        if (vs_tc_aborted(opts)) {
+            status = vs_tc_fail(error, error_size, VS_TC_ABORTED, "aborted");
+            goto cleanup;
+        }
+
+        ret = av_read_frame(in, pkt);
+        if (ret == AVERROR_EOF) {
+            break;
+        }
+        if (ret < 0) {
+            vs_tc_fail(error, error_size, status, "hls: read: %s",
+                       vs_av_err(ret, e, sizeof(e)));
+            goto cleanup;
+        }
+
+        if (map[pkt->stream_index] < 0) {
+            av_packet_unref(pkt);
+            continue;
+        }
+
+        ist = in->streams[pkt->stream_index];
+        ost = out->streams[map[pkt->stream_index]];
+        av_packet_rescale_ts(pkt, ist->time_base, ost->time_base);
+        pkt->stream_index = ost->index;
+        pkt->pos = -1;
+
+        ret = av_interleaved_write_frame(out, pkt);
+        av_packet_unref(pkt);
+        if (ret < 0) {
+            vs_tc_fail(error, error_size, status, "hls: write: %s",
+                       vs_av_err(ret, e, sizeof(e)));
+            goto cleanup;
+        }
+    }
+
+    ret = av_write_trailer(out);
+    if (ret < 0) {
+        vs_tc_fail(error, error_size, status, "hls: finish: %s",
+                   vs_av_err(ret, e, sizeof(e)));
+        goto cleanup;
+    }
+
+    status = VS_TC_OK;
+
+cleanup:
+
+    av_dict_free(&o);
+    av_free(map);
+    av_packet_free(&pkt);
+    avformat_free_context(out);
+    avformat_close_input(&in);
+    return status;
+}

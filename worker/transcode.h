@@ -1,0 +1,78 @@
+/*
+ * The media pipeline: any input libavformat can open (a local file or a
+ * presigned S3 URL) to an H.264/AAC MP4 with moov first (CONTRACT.md
+ * section 4), a JPEG poster frame and, optionally, an HLS rendition.
+ *
+ * Call sequences follow FFmpeg's doc/examples/transcoding.c and remuxing.c.
+ * Nothing here knows about S3, SQS or PostgreSQL.
+ */
+#ifndef VS_TRANSCODE_H
+#define VS_TRANSCODE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* What went wrong, which decides what happens to the queue message. */
+typedef enum {
+    VS_TC_OK = 0,
+    VS_TC_PERMANENT = -1,   /* the input can never succeed: mark failed */
+    VS_TC_TRANSIENT = -2,   /* network, disk: try again later */
+    VS_TC_ABORTED = -3      /* the interrupt callback asked us to stop */
+} vs_tc_status_t;
+
+typedef struct {
+    int           max_height;     /* short side cap, 1080; long side
+                                     max_height * 16 / 9 */
+    int           max_fps;        /* 60 */
+    int64_t       max_duration_ms;  /* 0: no limit */
+    int64_t       max_pixels;     /* width * height of the input, 0: none */
+    int           crf;            /* libx264 CRF, 23 */
+    const char   *preset;         /* libx264 preset, "veryfast" */
+    int           audio_bitrate;  /* AAC bits/s, 128000 */
+    int           allow_remux;    /* 1: copy streams when they already
+                                     conform */
+    int           threads;        /* codec threads, 0 = auto */
+
+    /* progress 0..99 whenever it changes, from the reading thread */
+    void        (*progress)(void *opaque, int percent);
+    /* returning non-zero aborts whatever is running (a blocking read too) */
+    int         (*interrupt)(void *opaque);
+    void         *opaque;
+} vs_tc_opts_t;
+
+typedef struct {
+    int64_t       duration_ms;
+    int           width;          /* of the output, after rotation */
+    int           height;
+    int           has_audio;
+    int           remuxed;        /* 1 when the fast path copied streams */
+    char          error[256];     /* a readable reason when not VS_TC_OK */
+} vs_tc_result_t;
+
+/* Defaults for every option (the values above). */
+void vs_tc_opts_init(vs_tc_opts_t *opts);
+
+/*
+ * Reads input (a path or URL libavformat opens) and writes the MP4 at
+ * out_path (a local file: faststart needs to rewrite it).
+ */
+vs_tc_status_t vs_transcode(const char *input, const char *out_path,
+    const vs_tc_opts_t *opts, vs_tc_result_t *res);
+
+/*
+ * Writes a JPEG poster of the frame at about 10% of the duration of the
+ * MP4 at mp4_path (our own output: rotation is already applied).
+ */
+vs_tc_status_t vs_thumbnail(const char *mp4_path, const char *jpg_path,
+    const vs_tc_opts_t *opts, char *error, size_t error_size);
+
+/*
+ * Segments the MP4 at mp4_path, without re-encoding, into dir:
+ * index.m3u8 (the master playlist), stream.m3u8 and its segments, fMP4
+ * (init.mp4 + seg_N.m4s) when fmp4 is 1, else MPEG-TS (seg_N.ts).
+ */
+vs_tc_status_t vs_hls(const char *mp4_path, const char *dir, int fmp4,
+    int segment_seconds, const vs_tc_opts_t *opts, char *error,
+    size_t error_size);
+
+#endif
