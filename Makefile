@@ -70,9 +70,15 @@ $(LIB_A): $(LIB_OBJS)
 $(WORKER_BIN): $(WORKER_OBJS) $(LIB_A)
 	$(CC) -o $@ $(WORKER_OBJS) $(LIB_A) $(VS_LIBS)
 
-# The module: configure a copy of the nginx tree once (a stamp records the
-# tree and flags), then `make modules` on every change.
-$(NGX_BUILD)/.configured: ngx_vidstream_module/config $(LIB_A)
+# The module: configure a copy of the nginx tree once, then `make modules` on
+# every change.  The config script lists src/ when it runs, so the tree is
+# configured again when the set of source files changes (sources.list).
+MOD_LIST    := $(NGX_BUILD)/sources.list
+MOD_FILES   := $(sort $(wildcard ngx_vidstream_module/src/*.[ch]))
+$(shell mkdir -p $(NGX_BUILD); echo "$(MOD_FILES)" | cmp -s - $(MOD_LIST) \
+        || echo "$(MOD_FILES)" > $(MOD_LIST))
+
+$(NGX_BUILD)/.configured: ngx_vidstream_module/config $(LIB_A) $(MOD_LIST)
 	@VIDSTREAM_LIB=$(LIB_A) bash scripts/build-module.sh configure "$(NGINX_SRC)" "$(NGX_BUILD)"
 	@touch $@
 

@@ -3,7 +3,10 @@
 # (libx264 veryfast CRF 23 high profile, AAC 128 kb/s, +faststart, the same
 # scaling), on the same generated 1080p and 720p inputs (10 s testsrc2 +
 # sine): wall time ratio (target <= 1.05) and peak RSS; then the remux fast
-# path vs a full transcode of the same H.264/AAC input (target >= 20x).
+# path vs a full transcode of the same H.264/AAC input (target >= 20x);
+# then HLS with a ladder (1080p source, 6 s segments, 720/480 renditions):
+# the worker's MP4 + poster + 3 renditions vs one ffmpeg pass writing the
+# same 3 renditions (and no MP4), keyframes forced every 6 s in both.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -61,3 +64,21 @@ read -r rs rr < <(measure "$worker" transcode "$tmp/h264.mp4" "$tmp/r.mp4")
 read -r ts tr < <(measure env VIDSTREAM_REMUX=0 "$worker" transcode "$tmp/h264.mp4" "$tmp/t.mp4")
 printf 'remux %ss vs transcode %ss of the same H.264/AAC 1080p 10 s input: %.1fx faster (peak RSS %.1f vs %.1f MiB)\n' \
     "$rs" "$ts" "$(echo "$ts/$rs" | bc -l)" "$(echo "$rr/1024" | bc -l)" "$(echo "$tr/1024" | bc -l)"
+
+# HLS ladder: worker (MP4 + thumbnail + HLS) vs ffmpeg (HLS only, one pass)
+cat > "$tmp/ladder.sh" <<EOF
+exec ffmpeg -hide_banner -loglevel error -y -i "$tmp/in1080.avi" -filter_complex \
+    "[0:v]scale=1920:1080:flags=bicubic,format=yuv420p,split=3[a][b][c];[b]scale=1280:720:flags=bicubic[b2];[c]scale=852:480:flags=bicubic[c2]" \
+    -map "[a]" -map "[b2]" -map "[c2]" -map 0:a -map 0:a -map 0:a \
+    -c:v libx264 -preset veryfast -crf 23 -profile:v high -g 180 \
+    -force_key_frames "expr:gte(t,n_forced*6)" -c:a aac -b:a 128k \
+    -f hls -hls_time 6 -hls_playlist_type vod -hls_segment_type fmp4 \
+    -var_stream_map "v:0,a:0 v:1,a:1 v:2,a:2" -master_pl_name index.m3u8 \
+    "$tmp/fh/%v/stream.m3u8"
+EOF
+rm -rf "$tmp/wh" "$tmp/fh"; mkdir -p "$tmp/fh"
+read -r hs hr < <(measure env VIDSTREAM_REMUX=0 VIDSTREAM_HLS_SEGMENT=6 VIDSTREAM_HLS_LADDER=720,480 \
+    "$worker" transcode "$tmp/in1080.avi" "$tmp/w.mp4" "$tmp/w.jpg" "$tmp/wh")
+read -r fs fr < <(measure bash "$tmp/ladder.sh")
+printf 'HLS 1080/720/480, mpeg4 1080p 10 s: worker %ss (MP4 + poster + HLS) vs ffmpeg %ss (HLS only): ratio %.3f (peak RSS %.1f vs %.1f MiB)\n' \
+    "$hs" "$fs" "$(echo "$hs/$fs" | bc -l)" "$(echo "$hr/1024" | bc -l)" "$(echo "$fr/1024" | bc -l)"

@@ -189,20 +189,22 @@ start_nginx() {
     [ -f "$so" ] || { log "$so not built; run make"; return 1; }
     chmod 755 "$run" "$run/nginx" "$run/keys"
     (
+        # nginx reads the AWS credentials from its environment at start
         set -a
         # shellcheck disable=SC1091
         . "$run/stack.env"
         set +a
         export NGINX_PORT=$port NGINX_PREFIX="$run/nginx" \
                VIDSTREAM_MODULE="$so" VIDSTREAM_TOP="$top"
-        envsubst "$(sed -n 's/.*\(\${[A-Z0-9_]*}\).*/\1/p' \
-                        "$top/nginx.conf.d/local.conf.in" | sort -u | tr '\n' ' ')" \
+        envsubst "$(grep -o '\${[A-Z0-9_]*}' "$top/nginx.conf.d/local.conf.in" \
+                        | sort -u | tr '\n' ' ')" \
             < "$top/nginx.conf.d/local.conf.in" > "$run/nginx/nginx.conf"
-    )
-    /usr/sbin/nginx -p "$run/nginx" -c "$run/nginx/nginx.conf" -t -q \
-        2>"$run/logs/nginx-t.log" || { cat "$run/logs/nginx-t.log" >&2; return 1; }
-    /usr/sbin/nginx -p "$run/nginx" -c "$run/nginx/nginx.conf" \
-        2>>"$run/logs/nginx.log"
+        /usr/sbin/nginx -p "$run/nginx" -c "$run/nginx/nginx.conf" -t -q \
+            2>"$run/logs/nginx-t.log" \
+            || { cat "$run/logs/nginx-t.log" >&2; exit 1; }
+        exec /usr/sbin/nginx -p "$run/nginx" -c "$run/nginx/nginx.conf" \
+            2>>"$run/logs/nginx.log"
+    ) || return 1
     local i
     for i in $(seq 1 50); do [ -s "$run/nginx/nginx.pid" ] && break; sleep 0.1; done
     cp "$run/nginx/nginx.pid" "$run/pids/nginx.pid"

@@ -2,6 +2,7 @@
  * Environment -> vs_config_t. Every variable the worker reads is here.
  */
 #include "config.h"
+#include "events.h"
 #include "log.h"
 #include "vs_sigv4.h"
 
@@ -31,8 +32,9 @@ static const vs_config_doc_t  vs_config_docs[] = {
     { "VIDSTREAM_DATABASE_URL", "", "PostgreSQL URL (required)" },
     { "VIDSTREAM_QUEUE_URL", "", "SQS queue URL (required)" },
     { "VIDSTREAM_BUCKET", "", "S3 bucket (required)" },
-    { "VIDSTREAM_REDIS_URL", "", "optional: progress is PUBLISHed to "
-      "vidstream:progress:<video_id>" },
+    { "VIDSTREAM_REDIS_URL", "", "optional redis://[:pw@]host[:port][/db]: "
+      "the video JSON is PUBLISHed to vidstream:videos:<id> on every "
+      "progress and status change" },
     { "VIDSTREAM_CONCURRENCY", "cores/2, at least 1", "jobs at once" },
     { "VIDSTREAM_VISIBILITY_TIMEOUT", "300",
       "s; a running job's message is kept invisible this long ahead" },
@@ -44,6 +46,12 @@ static const vs_config_doc_t  vs_config_docs[] = {
       "s a running job may finish after SIGTERM before it is released" },
     { "VIDSTREAM_STALE_AFTER", "2/3 of the visibility timeout",
       "s after which a 'processing' video may be taken over" },
+    { "VIDSTREAM_MAX_RECEIVE", "the queue's RedrivePolicy maxReceiveCount",
+      "receive count at which a transient failure is written to the "
+      "video's error (the message goes to the DLQ); 0 never" },
+    { "VIDSTREAM_HEARTBEAT_FILE", "/tmp/vidstream-worker.heartbeat",
+      "touched on every turn of the receive loop and every second while "
+      "a job runs (the container health check reads its age)" },
     { "VIDSTREAM_MAX_INPUT_BYTES", "5368709120", "input size limit" },
     { "VIDSTREAM_MAX_DURATION", "14400", "s, input duration limit" },
     { "VIDSTREAM_MAX_PIXELS", "35389440", "input width*height limit (8K)" },
@@ -57,11 +65,16 @@ static const vs_config_doc_t  vs_config_docs[] = {
     { "VIDSTREAM_THREADS", "0", "codec threads per job, 0 = auto" },
     { "VIDSTREAM_HLS", "0", "1 also writes output/<sub>/<id>/hls/" },
     { "VIDSTREAM_HLS_TYPE", "fmp4", "fmp4 or ts segments" },
-    { "VIDSTREAM_HLS_SEGMENT", "6", "s per segment" },
+    { "VIDSTREAM_HLS_SEGMENT", "6",
+      "s per segment; also the keyframe interval while HLS is on" },
+    { "VIDSTREAM_HLS_LADDER", "720,480",
+      "short sides of the extra HLS renditions (those below the output's "
+      "own size are made), \"none\": the output's size only" },
     { "VIDSTREAM_DELETE_SOURCE", "1", "delete the input after success" },
     { "VIDSTREAM_MULTIPART_THRESHOLD", "67108864",
       "bytes; larger outputs use multipart upload" },
-    { "VIDSTREAM_PART_SIZE", "16777216", "bytes per part (AWS needs >= 5 MiB)" },
+    { "VIDSTREAM_PART_SIZE", "16777216",
+      "bytes per part, at least 5 MiB (raised to fit 10000 parts)" },
     { "VIDSTREAM_TMPDIR", "$TMPDIR or /tmp", "where outputs are written" },
     { "VIDSTREAM_LOG_LEVEL", "info", "debug, info, warn, error" },
 };
@@ -132,6 +145,62 @@ vs_env_int(const char *name, int def, int min, int max, int *out, char *err,
 }
 
 
+/*
+ * "720,480": short sides of the HLS ladder, sorted descending, without
+ * duplicates, 0-terminated; "none" is an empty ladder.
+ */
+static int
+vs_config_ladder(const char *v, int *ladder, char *err, size_t err_size)
+{
+    const char  *p;
+    char        *end;
+    long         h;
+    int          n = 0, i, j, t;
+
+    ladder[0] = 0;
+
+    if (v == NULL) {
+        v = "720,480";
+    }
+    if (strcmp(v, "none") == 0) {
+        return 0;
+    }
+
+    for (p = v; ; p = end + 1) {
+        errno = 0;
+        h = strtol(p, &end, 10);
+        if (errno != 0 || end == p || h < 16 || h > 4320
+            || (*end != ',' && *end != '\0') || n == 7)
+        {
+            snprintf(err, err_size, "VIDSTREAM_HLS_LADDER=\"%.40s\": expected "
+                     "\"none\" or up to 7 comma-separated heights from 16 to "
+                     "4320", v);
+            return -1;
+        }
+
+        for (i = 0; i < n && ladder[i] != h; i++) { /* void */ }
+        if (i == n) {
+            ladder[n++] = (int) (h & ~1L);
+        }
+
+        if (*end == '\0') {
+            break;
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        for (j = i + 1; j < n; j++) {
+            if (ladder[j] > ladder[i]) {
+                t = ladder[i]; ladder[i] = ladder[j]; ladder[j] = t;
+            }
+        }
+    }
+    ladder[n] = 0;
+
+    return 0;
+}
+
+
 int
 vs_config_load(vs_config_t *cfg, int need_aws, char *err, size_t err_size)
 {
@@ -149,6 +218,16 @@ vs_config_load(vs_config_t *cfg, int need_aws, char *err, size_t err_size)
     cfg->queue_url = vs_env("VIDSTREAM_QUEUE_URL");
     cfg->bucket = vs_env("VIDSTREAM_BUCKET");
     cfg->redis_url = vs_env("VIDSTREAM_REDIS_URL");
+    if (cfg->redis_url != NULL) {
+        vs_redis_url_t  u;
+
+        if (vs_redis_url_parse(cfg->redis_url, &u) != 0) {
+            snprintf(err, err_size, "VIDSTREAM_REDIS_URL is not "
+                     "redis://[[user]:password@]host[:port][/db]");
+            return -1;
+        }
+        memset(&u, 0, sizeof(u));
+    }
 
     if (need_aws) {
         if (cfg->database_url == NULL) {
@@ -212,11 +291,13 @@ vs_config_load(vs_config_t *cfg, int need_aws, char *err, size_t err_size)
                       err, err_size) != 0
         || vs_env_int("VIDSTREAM_DELETE_SOURCE", 1, 0, 1,
                       &cfg->delete_source, err, err_size) != 0
-        || vs_env_int64("VIDSTREAM_MULTIPART_THRESHOLD", 64LL << 20, 1 << 20,
+        || vs_env_int64("VIDSTREAM_MULTIPART_THRESHOLD", 64LL << 20, 5 << 20,
                         5LL << 30, &cfg->multipart_threshold, err,
                         err_size) != 0
-        || vs_env_int64("VIDSTREAM_PART_SIZE", 16LL << 20, 1 << 20,
-                        5LL << 30, &cfg->part_size, err, err_size) != 0)
+        || vs_env_int64("VIDSTREAM_PART_SIZE", 16LL << 20, 5 << 20,
+                        5LL << 30, &cfg->part_size, err, err_size) != 0
+        || vs_env_int("VIDSTREAM_MAX_RECEIVE", -1, 0, 1000,
+                      &cfg->max_receive, err, err_size) != 0)
     {
         return -1;
     }
@@ -227,6 +308,17 @@ vs_config_load(vs_config_t *cfg, int need_aws, char *err, size_t err_size)
     }
     if (cfg->stale_after <= cfg->heartbeat) {
         cfg->stale_after = cfg->heartbeat + 1;
+    }
+
+    cfg->heartbeat_file = vs_env("VIDSTREAM_HEARTBEAT_FILE");
+    if (cfg->heartbeat_file == NULL) {
+        cfg->heartbeat_file = "/tmp/vidstream-worker.heartbeat";
+    }
+
+    if (vs_config_ladder(vs_env("VIDSTREAM_HLS_LADDER"), cfg->hls_ladder,
+                         err, err_size) != 0)
+    {
+        return -1;
     }
 
     cfg->preset = vs_env("VIDSTREAM_PRESET");

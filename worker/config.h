@@ -18,7 +18,8 @@ typedef struct {
     const char  *database_url;      /* VIDSTREAM_DATABASE_URL */
     const char  *queue_url;         /* VIDSTREAM_QUEUE_URL */
     const char  *bucket;            /* VIDSTREAM_BUCKET */
-    const char  *redis_url;         /* VIDSTREAM_REDIS_URL, optional */
+    const char  *redis_url;         /* VIDSTREAM_REDIS_URL, optional:
+                                       video events are PUBLISHed */
 
     int          concurrency;       /* jobs at once: 1 per 2 cores */
     int          visibility_timeout;  /* s, what the heartbeat extends to */
@@ -30,6 +31,9 @@ typedef struct {
                                        SIGTERM before it is released */
     int          stale_after;       /* s after which a 'processing' row
                                        may be taken over by a redelivery */
+    int          max_receive;       /* the queue's maxReceiveCount: -1 read
+                                       it from the RedrivePolicy, 0 none */
+    const char  *heartbeat_file;    /* touched while the worker is alive */
 
     int64_t      max_input_bytes;
     int64_t      max_duration_ms;
@@ -45,6 +49,8 @@ typedef struct {
     int          hls;
     int          hls_fmp4;          /* 1 fMP4 segments, 0 MPEG-TS */
     int          hls_segment;       /* s */
+    int          hls_ladder[8];     /* short sides of extra renditions,
+                                       descending, 0-terminated */
     int          delete_source;
     int64_t      multipart_threshold;  /* bytes: multipart upload above */
     int64_t      part_size;

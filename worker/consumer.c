@@ -19,10 +19,13 @@
 #include "sqs.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,6 +43,7 @@ typedef struct {
     volatile int       abort;
     vs_job_outcome_t   outcome;
     PGconn            *db;          /* kept across jobs of this slot */
+    vs_events_t        events;      /* its Redis connection, likewise */
 } vs_slot_t;
 
 struct vs_consumer_s {
@@ -50,6 +54,8 @@ struct vs_consumer_s {
     pthread_mutex_t     lock;
     pthread_cond_t      changed;
     volatile int        heartbeat_stop;
+    int                 touch_failed;   /* logged once */
+    int                 max_receive;    /* the queue's, 0 unknown */
 };
 
 static volatile sig_atomic_t  vs_stop;
@@ -73,9 +79,11 @@ vs_slot_main(void *arg)
     ctx.cfg = c->cfg;
     ctx.aws = &c->aws;
     ctx.db = slot->db;
+    ctx.events = &slot->events;
     ctx.abort = &slot->abort;
     ctx.message_id = slot->msg.message_id;
     ctx.receive_count = slot->msg.receive_count;
+    ctx.max_receive = c->max_receive;
 
     slot->outcome = vs_job_handle(&ctx, slot->msg.body, slot->msg.body_len);
     slot->db = ctx.db;
@@ -145,20 +153,55 @@ vs_reap(vs_consumer_t *c)
 }
 
 
+/*
+ * The liveness file the container health check reads (config/docker/
+ * healthcheck-worker): its mtime is "now". Called from the receive loop
+ * and from the heartbeat thread; a failure is logged once, never fatal.
+ */
+static void
+vs_touch(vs_consumer_t *c)
+{
+    int  fd, e;
+
+    fd = open(c->cfg->heartbeat_file,
+              O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+        e = futimens(fd, NULL) == 0 ? 0 : errno;
+        close(fd);
+    } else {
+        e = errno;
+    }
+
+    /* two threads call this: the flag flips atomically, logged once */
+    if (e != 0
+        && !__atomic_exchange_n(&c->touch_failed, 1, __ATOMIC_RELAXED))
+    {
+        vs_log(VS_LOG_ERROR, NULL, "health", "cannot touch %s: %s (the "
+               "health check will call this worker dead)",
+               c->cfg->heartbeat_file, strerror(e));
+    } else if (e == 0) {
+        __atomic_store_n(&c->touch_failed, 0, __ATOMIC_RELAXED);
+    }
+}
+
+
 static void *
 vs_heartbeat_main(void *arg)
 {
     vs_consumer_t  *c = arg;
     char           *receipt, err[256];
-    time_t          now;
-    int             i;
+    time_t          now, touched = 0;
+    int             i, busy;
 
     while (!c->heartbeat_stop) {
+        busy = 0;
+
         for (i = 0; i < c->nslots; i++) {
             now = time(NULL);
             receipt = NULL;
 
             pthread_mutex_lock(&c->lock);
+            busy |= c->slots[i].busy && !c->slots[i].finished;
             if (c->slots[i].busy && !c->slots[i].finished
                 && now - c->slots[i].extended >= c->cfg->heartbeat)
             {
@@ -181,6 +224,13 @@ vs_heartbeat_main(void *arg)
                        c->cfg->visibility_timeout);
             }
             free(receipt);
+        }
+
+        /* a job is running: alive even if the receive loop is not turning */
+        now = time(NULL);
+        if (busy && now != touched) {
+            vs_touch(c);
+            touched = now;
         }
 
         usleep(200 * 1000);
@@ -284,6 +334,7 @@ vs_consumer_run(const vs_config_t *cfg, int once)
                                                : VS_MAX_SLOTS;
     for (i = 0; i < c.nslots; i++) {
         c.slots[i].consumer = &c;
+        c.slots[i].events.url = cfg->redis_url;
     }
 
     memset(&sa, 0, sizeof(sa));
@@ -317,11 +368,26 @@ vs_consumer_run(const vs_config_t *cfg, int once)
         return 1;
     }
 
+    /* the last delivery before the DLQ: from the queue unless configured */
+    c.max_receive = cfg->max_receive;
+    if (c.max_receive < 0) {
+        if (vs_sqs_max_receive(&c.aws, cfg->queue_url, &c.max_receive, err,
+                               sizeof(err)) != 0)
+        {
+            vs_log(VS_LOG_WARN, NULL, "start", "cannot read the queue's "
+                   "RedrivePolicy (%s): set VIDSTREAM_MAX_RECEIVE to record "
+                   "why a video went to the dead-letter queue", err);
+            c.max_receive = 0;
+        }
+    }
+
     vs_log(VS_LOG_INFO, NULL, "start", "consuming %s with %d job slot(s), "
-           "visibility %d s, heartbeat %d s", cfg->queue_url, c.nslots,
-           cfg->visibility_timeout, cfg->heartbeat);
+           "visibility %d s, heartbeat %d s, max receive count %d%s",
+           cfg->queue_url, c.nslots, cfg->visibility_timeout, cfg->heartbeat,
+           c.max_receive, c.max_receive ? "" : " (no dead-letter queue known)");
 
     while (!vs_stop) {
+        vs_touch(&c);
         vs_reap(&c);
 
         if (once && received > 0) {
@@ -356,6 +422,9 @@ vs_consumer_run(const vs_config_t *cfg, int once)
             for (i = 0; i < (errors < 5 ? 1 << errors : 30) * 10
                         && !vs_stop; i++)
             {
+                if (i % 50 == 0) {
+                    vs_touch(&c);
+                }
                 usleep(100 * 1000);
             }
             continue;
@@ -411,6 +480,7 @@ vs_consumer_run(const vs_config_t *cfg, int once)
 
     for (i = 0; i < c.nslots; i++) {
         vs_db_close(&c.slots[i].db);
+        vs_events_close(&c.slots[i].events);
     }
     curl_global_cleanup();
 

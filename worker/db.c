@@ -262,18 +262,66 @@ vs_db_fail(PGconn **conn, const char *url, const char *video_id,
 
 int
 vs_db_release(PGconn **conn, const char *url, const char *video_id,
-    int attempt, char *err, size_t err_size)
+    int attempt, const char *error, char *err, size_t err_size)
 {
-    const char  *params[2];
+    const char  *params[3];
     char         a[16];
 
     snprintf(a, sizeof(a), "%d", attempt);
     params[0] = video_id;
     params[1] = a;
+    params[2] = error;
 
     return vs_db_update(conn, url,
-                        "UPDATE videos SET status = 'queued', progress = 0"
+                        "UPDATE videos SET status = 'queued', progress = 0,"
+                        " error = $3"
                         " WHERE id = $1::uuid AND status = 'processing'"
                         "   AND attempts = $2::int",
-                        2, params, err, err_size);
+                        3, params, err, err_size);
+}
+
+
+int
+vs_db_video_json(PGconn **conn, const char *url, const char *video_id,
+    char **json, char *err, size_t err_size)
+{
+    /* the API's video object (CONTRACT.md section 3) */
+    static const char  sql[] =
+        "SELECT json_build_object("
+        " 'id', id, 'status', status, 'filename', filename,"
+        " 'content_type', content_type, 'size', size, 'progress', progress,"
+        " 'error', error, 'duration_ms', duration_ms, 'width', width,"
+        " 'height', height,"
+        " 'outputs', json_build_object('mp4', output_mp4,"
+        "   'thumbnail', output_thumbnail, 'hls', output_hls),"
+        " 'created_at', to_char(created_at AT TIME ZONE 'UTC',"
+        "   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        " 'updated_at', to_char(updated_at AT TIME ZONE 'UTC',"
+        "   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
+        " FROM videos WHERE id = $1::uuid";
+
+    const char  *params[1] = { video_id };
+    PGresult    *res;
+    int          rc;
+
+    *json = NULL;
+
+    rc = vs_db_exec(conn, url, sql, 1, params, &res, err, err_size);
+    if (rc != VS_DB_OK) {
+        return rc;
+    }
+
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        return VS_DB_NO_ROW;
+    }
+
+    *json = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+
+    if (*json == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return VS_DB_TRANSIENT;
+    }
+    return VS_DB_OK;
 }

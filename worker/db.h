@@ -55,9 +55,19 @@ int vs_db_done(PGconn **conn, const char *url, const char *video_id,
 int vs_db_fail(PGconn **conn, const char *url, const char *video_id,
     int attempt, const char *error, char *err, size_t err_size);
 
-/* processing (attempt) -> queued: the job is handed back to the queue. */
+/*
+ * processing (attempt) -> queued: the job is handed back to the queue;
+ * error (NULL: none) goes in the error column.
+ */
 int vs_db_release(PGconn **conn, const char *url, const char *video_id,
-    int attempt, char *err, size_t err_size);
+    int attempt, const char *error, char *err, size_t err_size);
+
+/*
+ * The video as the API shows it (CONTRACT.md section 3), JSON in *json
+ * (malloc'd). VS_DB_NO_ROW when it does not exist.
+ */
+int vs_db_video_json(PGconn **conn, const char *url, const char *video_id,
+    char **json, char *err, size_t err_size);
 
 void vs_db_close(PGconn **conn);
 

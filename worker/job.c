@@ -70,6 +70,15 @@ vs_now(void)
 }
 
 
+/* The video changed: tell Redis subscribers (when configured). */
+static void
+vs_job_event(vs_job_ctx_t *ctx)
+{
+    vs_events_publish(ctx->events, &ctx->db, ctx->cfg->database_url,
+                      ctx->video_id);
+}
+
+
 static void
 vs_job_progress(void *opaque, int percent)
 {
@@ -83,10 +92,15 @@ vs_job_progress(void *opaque, int percent)
     }
     ctx->last_progress = now;
 
-    if (vs_db_progress(&ctx->db, ctx->cfg->database_url, ctx->video_id,
-                       ctx->attempt, percent, err, sizeof(err)) == VS_DB_TRANSIENT)
+    switch (vs_db_progress(&ctx->db, ctx->cfg->database_url, ctx->video_id,
+                           ctx->attempt, percent, err, sizeof(err)))
     {
+    case VS_DB_OK:
+        vs_job_event(ctx);
+        break;
+    case VS_DB_TRANSIENT:
         vs_log(VS_LOG_WARN, ctx->video_id, "progress", "%s", err);
+        break;
     }
 }
 
@@ -129,20 +143,31 @@ vs_job_fail(vs_job_ctx_t *ctx, int attempt, const char *stage,
     if (rc == VS_DB_TRANSIENT) {
         vs_log(VS_LOG_ERROR, ctx->video_id, stage,
                "cannot record the failure: %s", err);
+    } else if (rc == VS_DB_OK) {
+        vs_job_event(ctx);
     }
 }
 
 
-/* Hands the video back to 'queued' after a transient failure or abort. */
+/*
+ * Hands the video back to 'queued' after a transient failure or abort.
+ * error (may be NULL) is recorded in the row: the last delivery of a
+ * message that now goes to the dead-letter queue says why.
+ */
 static void
-vs_job_release(vs_job_ctx_t *ctx)
+vs_job_release(vs_job_ctx_t *ctx, const char *error)
 {
     char  err[256];
 
-    if (vs_db_release(&ctx->db, ctx->cfg->database_url, ctx->video_id,
-                      ctx->attempt, err, sizeof(err)) == VS_DB_TRANSIENT)
+    switch (vs_db_release(&ctx->db, ctx->cfg->database_url, ctx->video_id,
+                          ctx->attempt, error, err, sizeof(err)))
     {
+    case VS_DB_OK:
+        vs_job_event(ctx);
+        break;
+    case VS_DB_TRANSIENT:
         vs_log(VS_LOG_WARN, ctx->video_id, "release", "%s", err);
+        break;
     }
 }
 
@@ -168,16 +193,22 @@ vs_job_upload(vs_job_ctx_t *ctx, const char *path, const char *key,
 }
 
 
+/*
+ * Uploads the HLS tree under dir to prefix/..., one level of rendition
+ * directories deep; the master playlist (index.m3u8 at the top) goes last,
+ * so no reader ever sees a master whose renditions are not there yet.
+ */
 static int
 vs_job_upload_hls(vs_job_ctx_t *ctx, const char *dir, const char *prefix,
-    char *err, size_t err_size)
+    int depth, char *err, size_t err_size)
 {
     DIR            *d;
     struct dirent  *e;
+    struct stat     st;
     char            path[4096], key[2048];
     const char     *type;
     size_t          len;
-    int             rc = 0;
+    int             rc = 0, master = 0;
 
     d = opendir(dir);
     if (d == NULL) {
@@ -189,24 +220,50 @@ vs_job_upload_hls(vs_job_ctx_t *ctx, const char *dir, const char *prefix,
         if (e->d_name[0] == '.') {
             continue;
         }
+        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name)
+            >= (int) sizeof(path)
+            || snprintf(key, sizeof(key), "%s/%s", prefix, e->d_name)
+               >= (int) sizeof(key)
+            || lstat(path, &st) != 0)
+        {
+            snprintf(err, err_size, "HLS file %.200s: name too long or "
+                     "unreadable", e->d_name);
+            rc = VS_S3_TRANSIENT;
+            break;
+        }
+
+        if (S_ISDIR(st.st_mode)) {
+            if (depth == 0) {
+                rc = vs_job_upload_hls(ctx, path, key, depth + 1, err,
+                                       err_size);
+            }
+            continue;
+        }
+        if (!S_ISREG(st.st_mode)) {
+            continue;
+        }
+        if (depth == 0 && strcmp(e->d_name, "index.m3u8") == 0) {
+            master = 1;
+            continue;
+        }
+
         len = strlen(e->d_name);
         type = len > 5 && strcmp(e->d_name + len - 5, ".m3u8") == 0
                ? "application/vnd.apple.mpegurl"
                : len > 3 && strcmp(e->d_name + len - 3, ".ts") == 0
                ? "video/mp2t" : "video/mp4";
-        if (snprintf(path, sizeof(path), "%s/%s", dir, e->d_name)
-            >= (int) sizeof(path)
-            || snprintf(key, sizeof(key), "%s/%s", prefix, e->d_name)
-               >= (int) sizeof(key))
-        {
-            snprintf(err, err_size, "HLS file name too long");
-            rc = VS_S3_TRANSIENT;
-            break;
-        }
         rc = vs_job_upload(ctx, path, key, type, err, err_size);
     }
 
     closedir(d);
+
+    if (rc == 0 && master) {
+        snprintf(path, sizeof(path), "%s/index.m3u8", dir);
+        snprintf(key, sizeof(key), "%s/index.m3u8", prefix);
+        rc = vs_job_upload(ctx, path, key, "application/vnd.apple.mpegurl",
+                           err, err_size);
+    }
+
     return rc;
 }
 
@@ -225,7 +282,7 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
                         jpg[4200], hls[4200], key[2048], *url = NULL;
     int64_t             size;
     double              t0, t_claim, t_tc, t_up;
-    int                 try, rc, attempt = -1, have_dir = 0;
+    int                 try, rc, attempt = -1, have_dir = 0, renditions;
 
     ctx->video_id = job->video_id;
     t0 = vs_now();
@@ -288,6 +345,7 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
     ctx->attempt = attempt;
     ctx->last_progress = 0;
     t_claim = vs_now();
+    vs_job_event(ctx);
     fields = json_pack("{s:i, s:i}", "attempt", attempt, "receive_count",
                        ctx->receive_count);
     vs_log_fields(VS_LOG_INFO, job->video_id, "claim", fields,
@@ -351,6 +409,7 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
     opts.audio_bitrate = cfg->audio_bitrate;
     opts.allow_remux = cfg->remux;
     opts.threads = cfg->threads;
+    opts.keyframe_ms = cfg->hls ? cfg->hls_segment * 1000 : 0;
     opts.progress = vs_job_progress;
     opts.interrupt = vs_job_interrupt;
     opts.opaque = ctx;
@@ -397,11 +456,14 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
             snprintf(err, sizeof(err), "mkdir: %s", strerror(errno));
             goto transient;
         }
-        tcs = vs_hls(mp4, hls, cfg->hls_fmp4, cfg->hls_segment, &opts, err,
+        tcs = vs_hls(mp4, hls, cfg->hls_fmp4, cfg->hls_segment,
+                     cfg->hls_ladder, !res.remuxed, &opts, &renditions, err,
                      sizeof(err));
         if (tcs != VS_TC_OK) {
             goto transient;
         }
+        vs_log(VS_LOG_INFO, job->video_id, "hls", "%d rendition(s)",
+               renditions);
     }
 
     t_tc = vs_now();
@@ -420,7 +482,7 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
     if (cfg->hls) {
         snprintf(key, sizeof(key), "output/%s/%s/hls", job->owner,
                  job->video_id);
-        if (vs_job_upload_hls(ctx, hls, key, err, sizeof(err)) != 0) {
+        if (vs_job_upload_hls(ctx, hls, key, 0, err, sizeof(err)) != 0) {
             goto transient;
         }
     }
@@ -456,6 +518,7 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
                        "claim_s", t_claim - t0, "transcode_s", t_tc - t_claim,
                        "upload_s", t_up - t_tc, "total_s", vs_now() - t0);
     vs_log_fields(VS_LOG_INFO, job->video_id, "done", fields, "done");
+    vs_job_event(ctx);
 
     /* 6. the source is no longer needed (a failure here is only logged) */
     if (cfg->delete_source
@@ -474,13 +537,33 @@ transient:
         vs_log(VS_LOG_WARN, job->video_id, "shutdown",
                "job interrupted by shutdown: released to the queue");
         outcome = VS_JOB_RELEASE;
+        vs_job_release(ctx, NULL);
+
+    } else if (ctx->max_receive > 0
+               && ctx->receive_count >= ctx->max_receive)
+    {
+        /*
+         * The queue's last delivery: the message goes to the dead-letter
+         * queue next. The row stays queued (a DLQ redrive runs it again)
+         * but says why it is stuck.
+         */
+        char  reason[768];
+
+        snprintf(reason, sizeof(reason), "transient failure on delivery "
+                 "%d of %d, the job message goes to the dead-letter queue "
+                 "(the video stays queued until it is redriven): %s",
+                 ctx->receive_count, ctx->max_receive, err);
+        vs_log(VS_LOG_ERROR, job->video_id, "retry", "%s", reason);
+        outcome = VS_JOB_LEAVE;
+        vs_job_release(ctx, reason);
+
     } else {
         vs_log(VS_LOG_ERROR, job->video_id, "retry", "transient failure "
                "after %d retries, message left to come back: %s",
                cfg->retries, err);
         outcome = VS_JOB_LEAVE;
+        vs_job_release(ctx, NULL);
     }
-    vs_job_release(ctx);
 
 cleanup:
 

@@ -8,6 +8,7 @@
 
 #include "aws.h"
 #include "config.h"
+#include "events.h"
 
 #include <libpq-fe.h>
 
@@ -21,9 +22,11 @@ typedef struct {
     const vs_config_t   *cfg;
     vs_aws_t            *aws;
     PGconn              *db;            /* this thread's connection */
+    vs_events_t         *events;        /* this thread's Redis, may be off */
     volatile int        *abort;         /* set when the grace is over */
     const char          *message_id;
     int                  receive_count;
+    int                  max_receive;   /* the queue's, 0 unknown */
 
     /* per job, internal */
     const char          *video_id;

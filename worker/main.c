@@ -79,6 +79,7 @@ vs_transcode_command(const vs_config_t *cfg, int argc, char **argv)
     struct stat     st;
     json_t         *fields;
     char            error[256];
+    int             renditions;
 
     if (argc < 2 || argc > 4) {
         vs_usage(stderr);
@@ -86,6 +87,10 @@ vs_transcode_command(const vs_config_t *cfg, int argc, char **argv)
     }
 
     vs_tc_opts_from_config(&opts, cfg);
+    if (argc >= 4) {
+        /* HLS: keyframes on the segment boundaries */
+        opts.keyframe_ms = cfg->hls_segment * 1000;
+    }
 
     if (stat(argv[0], &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) {
         vs_log(VS_LOG_ERROR, NULL, "transcode", "input is empty (0 bytes)");
@@ -129,12 +134,15 @@ vs_transcode_command(const vs_config_t *cfg, int argc, char **argv)
                    strerror(errno));
             return 1;
         }
-        if (vs_hls(argv[1], argv[3], cfg->hls_fmp4, cfg->hls_segment, &opts,
-                   error, sizeof(error)) != VS_TC_OK)
+        if (vs_hls(argv[1], argv[3], cfg->hls_fmp4, cfg->hls_segment,
+                   cfg->hls_ladder, !res.remuxed, &opts, &renditions, error,
+                   sizeof(error)) != VS_TC_OK)
         {
             vs_log(VS_LOG_ERROR, NULL, "hls", "%s", error);
             return 1;
         }
+        vs_log(VS_LOG_INFO, NULL, "hls", "%d rendition(s) in %s", renditions,
+               argv[3]);
     }
 
     return 0;

@@ -4,6 +4,8 @@
  */
 #include "s3.h"
 
+#include "log.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -293,6 +295,13 @@ vs_s3_upload(vs_aws_t *aws, const char *bucket, const char *key,
     }
 
     /* multipart: create, parts, complete (abort on any failure) */
+    if (part_size < (5LL << 20)) {
+        part_size = 5LL << 20;              /* S3's minimum but the last */
+    }
+    if ((st.st_size + part_size - 1) / part_size > 10000) {
+        part_size = (st.st_size + 9999) / 10000;    /* S3's maximum count */
+    }
+
     q[0] = (vs_sigv4_kv_t) { "uploads", 7, "", 0 };
     memset(&resp, 0, sizeof(resp));
     rc = vs_s3_post(aws, &t, key, q, 1, NULL, "POST", &resp, err, err_size);
@@ -364,18 +373,31 @@ vs_s3_upload(vs_aws_t *aws, const char *bucket, const char *key,
     }
     vs_http_resp_free(&resp);
     if (rc == 0) {
+        vs_log(VS_LOG_INFO, NULL, "upload", "%s: multipart upload of %lld "
+               "bytes in %d parts of %lld", key, (long long) st.st_size,
+               part - 1, (long long) part_size);
         goto cleanup;
     }
 
 abort:
 
     {
-        char  abort_err[128];
+        char  abort_err[256];
 
+        /* AbortMultipartUpload: S3 frees the parts already stored */
         q[0] = (vs_sigv4_kv_t) { "uploadId", 8, upload_id,
                                  strlen(upload_id) };
-        (void) vs_s3_post(aws, &t, key, q, 1, NULL, "DELETE", &resp,
-                          abort_err, sizeof(abort_err));
+        abort_err[0] = '\0';
+        if (vs_s3_post(aws, &t, key, q, 1, NULL, "DELETE", &resp,
+                       abort_err, sizeof(abort_err)) != 0)
+        {
+            vs_log(VS_LOG_WARN, NULL, "upload", "%s: AbortMultipartUpload "
+                   "failed (%s); a bucket lifecycle rule for incomplete "
+                   "uploads cleans the parts", key, abort_err);
+        } else {
+            vs_log(VS_LOG_INFO, NULL, "upload", "%s: multipart upload "
+                   "aborted", key);
+        }
         vs_http_resp_free(&resp);
     }
 

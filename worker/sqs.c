@@ -218,3 +218,50 @@ vs_sqs_change_visibility(vs_aws_t *aws, const char *queue_url,
     json_decref(body);
     return ret;
 }
+
+
+int
+vs_sqs_max_receive(vs_aws_t *aws, const char *queue_url, int *max,
+    char *err, size_t err_size)
+{
+    json_t       *body, *answer = NULL, *policy, *v;
+    json_error_t  jerr;
+    const char   *s;
+    int           ret;
+
+    *max = 0;
+
+    body = json_pack("{s:s, s:[s]}", "QueueUrl", queue_url,
+                     "AttributeNames", "RedrivePolicy");
+    if (body == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+
+    ret = vs_sqs_call(aws, "GetQueueAttributes", body, 15000, aws->stop,
+                      &answer, err, err_size);
+    json_decref(body);
+    if (ret != 0) {
+        return -1;
+    }
+
+    /* {"Attributes":{"RedrivePolicy":"{\"deadLetterTargetArn\":…,
+       \"maxReceiveCount\":5}"}}, the count a number or a string */
+    s = json_string_value(json_object_get(json_object_get(answer,
+                                                          "Attributes"),
+                                          "RedrivePolicy"));
+    policy = s != NULL ? json_loads(s, 0, &jerr) : NULL;
+    v = json_object_get(policy, "maxReceiveCount");
+    if (json_is_integer(v)) {
+        *max = (int) json_integer_value(v);
+    } else if (json_is_string(v)) {
+        *max = atoi(json_string_value(v));
+    }
+    if (*max < 0 || *max > 1000) {
+        *max = 0;
+    }
+
+    json_decref(policy);
+    json_decref(answer);
+    return 0;
+}

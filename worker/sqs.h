@@ -29,4 +29,11 @@ int vs_sqs_delete(vs_aws_t *aws, const char *queue_url, const char *receipt,
 int vs_sqs_change_visibility(vs_aws_t *aws, const char *queue_url,
     const char *receipt, int seconds, char *err, size_t err_size);
 
+/*
+ * The queue's RedrivePolicy maxReceiveCount into *max (0 when the queue
+ * has no dead-letter queue). 0, or -1 on error (err).
+ */
+int vs_sqs_max_receive(vs_aws_t *aws, const char *queue_url, int *max,
+    char *err, size_t err_size);
+
 #endif

@@ -23,7 +23,9 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct {
     const vs_tc_opts_t  *opts;
@@ -59,6 +61,7 @@ typedef struct {
     int                  percent;
     int64_t              video_frames;  /* decoded (or copied) */
     int64_t              last_pts_us;
+    int64_t              next_key_ms;   /* keyframe_ms: the next forced one */
 } vs_tc_t;
 
 
@@ -567,6 +570,17 @@ vs_tc_open_video_encoder(vs_tc_t *tc)
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
     }
 
+    if (tc->opts->keyframe_ms > 0) {
+        /* HLS: a GOP per segment; vs_tc_drain_graph() forces the exact
+           instants, which also holds for variable frame rates */
+        enc->gop_size = (int) av_rescale(tc->opts->keyframe_ms, fps.num,
+                                         fps.den * 1000LL);
+        if (enc->gop_size < 1) {
+            enc->gop_size = 1;
+        }
+        av_dict_set(&o, "forced-idr", "1", 0);
+    }
+
     snprintf(crf, sizeof(crf), "%d", tc->opts->crf);
     av_dict_set(&o, "preset", tc->opts->preset, 0);
     av_dict_set(&o, "crf", crf, 0);
@@ -858,6 +872,28 @@ vs_tc_encode(vs_tc_t *tc, AVCodecContext *enc, AVStream *ost, AVFrame *frame)
 }
 
 
+/*
+ * Whether the frame at pts (in tb) starts a segment of every_ms: the first
+ * frame at or after each multiple, compared exactly (the HLS muxer cuts
+ * at the first keyframe whose time reaches the boundary).
+ */
+static int
+vs_tc_force_key(int64_t pts, AVRational tb, int every_ms, int64_t *next_ms)
+{
+    if (pts == AV_NOPTS_VALUE
+        || av_compare_ts(pts, tb, *next_ms, av_make_q(1, 1000)) < 0)
+    {
+        return 0;
+    }
+
+    /* the next boundary after this frame */
+    *next_ms = (av_rescale_q_rnd(pts, tb, av_make_q(1, 1000),
+                                 AV_ROUND_DOWN) / every_ms + 1)
+               * (int64_t) every_ms;
+    return 1;
+}
+
+
 /* Pulls what the graph has ready and encodes it; flush at EOF. */
 static int
 vs_tc_drain_graph(vs_tc_t *tc, AVFilterContext *sink, AVCodecContext *enc,
@@ -880,6 +916,13 @@ vs_tc_drain_graph(vs_tc_t *tc, AVFilterContext *sink, AVCodecContext *enc,
                                              enc->time_base);
         }
         tc->filtered->pict_type = AV_PICTURE_TYPE_NONE;
+
+        if (enc == tc->venc && tc->opts->keyframe_ms > 0
+            && vs_tc_force_key(tc->filtered->pts, enc->time_base,
+                               tc->opts->keyframe_ms, &tc->next_key_ms))
+        {
+            tc->filtered->pict_type = AV_PICTURE_TYPE_I;
+        }
 
         ret = vs_tc_encode(tc, enc, ost, tc->filtered);
         av_frame_unref(tc->filtered);
@@ -1449,89 +1492,632 @@ cleanup:
 }
 
 
-vs_tc_status_t
-vs_hls(const char *mp4_path, const char *dir, int fmp4, int segment_seconds,
-    const vs_tc_opts_t *opts, char *error, size_t error_size)
+/* ---- HLS ----------------------------------------------------------------- */
+
+#define VS_HLS_MAX  8
+
+typedef struct {
+    int                  width;
+    int                  height;
+    int                  copy;          /* video copied from the MP4 */
+    char                 name[16];      /* "720p": its directory */
+    AVFormatContext     *out;
+    AVStream            *vout;
+    AVStream            *aout;
+    AVCodecContext      *enc;
+    struct SwsContext   *sws;
+    AVFrame             *frame;         /* the scaled picture */
+    int64_t              next_key_ms;
+} vs_hls_rend_t;
+
+typedef struct {
+    const vs_tc_opts_t  *opts;
+    AVFormatContext     *in;
+    int                  vin;
+    int                  ain;
+    AVCodecContext      *dec;
+    AVPacket            *pkt;
+    AVPacket            *tmp;
+    AVFrame             *frame;
+    vs_hls_rend_t        r[VS_HLS_MAX];
+    int                  n;
+    int                  segment_ms;
+    char                *error;
+    size_t               error_size;
+} vs_hls_t;
+
+
+#define VS_HLS_FAIL(h, ...)                                                  \
+    vs_tc_fail((h)->error, (h)->error_size, VS_TC_TRANSIENT, __VA_ARGS__)
+
+
+/* A copy of pkt (from the MP4's stream ist) into ost of r's muxer. */
+static int
+vs_hls_write(vs_hls_t *h, vs_hls_rend_t *r, AVPacket *pkt, AVRational tb,
+    AVStream *ost)
 {
-    AVFormatContext  *in = NULL, *out = NULL;
-    AVDictionary     *o = NULL;
-    AVStream         *ist, *ost;
-    AVPacket         *pkt = NULL;
-    char              path[4096], seg[4096], e[128], secs[16];
-    int               ret, i, *map = NULL;
-    vs_tc_status_t    status = VS_TC_TRANSIENT;
+    int  ret;
 
-    error[0] = '\0';
-
-    pkt = av_packet_alloc();
-    if (pkt == NULL) {
-        vs_tc_fail(error, error_size, status, "out of memory");
-        goto cleanup;
-    }
-
-    ret = avformat_open_input(&in, mp4_path, NULL, NULL);
-    if (ret >= 0) {
-        ret = avformat_find_stream_info(in, NULL);
-    }
+    ret = av_packet_ref(h->tmp, pkt);
     if (ret < 0) {
-        vs_tc_fail(error, error_size, status, "hls: cannot open %s: %s",
-                   mp4_path, vs_av_err(ret, e, sizeof(e)));
-        goto cleanup;
+        return ret;
     }
+    av_packet_rescale_ts(h->tmp, tb, ost->time_base);
+    h->tmp->stream_index = ost->index;
+    h->tmp->pos = -1;
 
-    snprintf(path, sizeof(path), "%s/stream.m3u8", dir);
-    ret = avformat_alloc_output_context2(&out, NULL, "hls", path);
+    /* takes the reference */
+    return av_interleaved_write_frame(r->out, h->tmp);
+}
+
+
+/* Encodes frame (NULL: flush) into r and writes what comes out. */
+static int
+vs_hls_encode(vs_hls_t *h, vs_hls_rend_t *r, AVFrame *frame)
+{
+    int  ret;
+
+    ret = avcodec_send_frame(r->enc, frame);
     if (ret < 0) {
-        vs_tc_fail(error, error_size, status, "hls: %s",
-                   vs_av_err(ret, e, sizeof(e)));
-        goto cleanup;
+        return ret;
     }
 
-    map = av_calloc(in->nb_streams, sizeof(int));
-    if (map == NULL) {
-        vs_tc_fail(error, error_size, status, "out of memory");
-        goto cleanup;
+    for ( ;; ) {
+        ret = avcodec_receive_packet(r->enc, h->pkt);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
+            return 0;
+        }
+        if (ret < 0) {
+            return ret;
+        }
+        ret = vs_hls_write(h, r, h->pkt, r->enc->time_base, r->vout);
+        av_packet_unref(h->pkt);
+        if (ret < 0) {
+            return ret;
+        }
     }
+}
 
-    for (i = 0; i < (int) in->nb_streams; i++) {
-        ist = in->streams[i];
-        map[i] = -1;
-        if (ist->codecpar->codec_type != AVMEDIA_TYPE_VIDEO
-            && ist->codecpar->codec_type != AVMEDIA_TYPE_AUDIO)
-        {
+
+/* A decoded picture of the MP4: scaled and encoded for every rendition. */
+static int
+vs_hls_picture(vs_hls_t *h, AVFrame *in)
+{
+    vs_hls_rend_t  *r;
+    int             i, ret;
+
+    for (i = 0; i < h->n; i++) {
+        r = &h->r[i];
+        if (r->copy) {
             continue;
         }
-        ost = avformat_new_stream(out, NULL);
-        if (ost == NULL
-            || avcodec_parameters_copy(ost->codecpar, ist->codecpar) < 0)
-        {
-            vs_tc_fail(error, error_size, status, "hls: stream setup failed");
-            goto cleanup;
+
+        /* the same context while the input's format holds */
+        r->sws = sws_getCachedContext(r->sws, in->width, in->height,
+                                      in->format, r->width, r->height,
+                                      AV_PIX_FMT_YUV420P, SWS_BICUBIC, NULL,
+                                      NULL, NULL);
+        if (r->sws == NULL) {
+            return AVERROR(EINVAL);
         }
-        ost->codecpar->codec_tag = 0;
-        ost->time_base = ist->time_base;
-        map[i] = ost->index;
+
+        /* the encoder may still hold the last picture */
+        ret = av_frame_make_writable(r->frame);
+        if (ret < 0) {
+            return ret;
+        }
+        sws_scale(r->sws, (const uint8_t * const *) in->data, in->linesize,
+                  0, in->height, r->frame->data, r->frame->linesize);
+
+        r->frame->pts = in->best_effort_timestamp;
+        r->frame->pict_type = vs_tc_force_key(r->frame->pts,
+                                              r->enc->time_base,
+                                              h->segment_ms, &r->next_key_ms)
+                              ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
+
+        ret = vs_hls_encode(h, r, r->frame);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+
+    return 0;
+}
+
+
+/* Decodes one packet of the MP4's video (NULL: flush). */
+static int
+vs_hls_decode(vs_hls_t *h, AVPacket *pkt)
+{
+    int  ret;
+
+    ret = avcodec_send_packet(h->dec, pkt);
+    if (ret < 0 && ret != AVERROR_EOF) {
+        return ret;
+    }
+
+    for ( ;; ) {
+        ret = avcodec_receive_frame(h->dec, h->frame);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
+            return 0;
+        }
+        if (ret < 0) {
+            return ret;
+        }
+        ret = vs_hls_picture(h, h->frame);
+        av_frame_unref(h->frame);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+}
+
+
+static vs_tc_status_t
+vs_hls_open_encoder(vs_hls_t *h, vs_hls_rend_t *r)
+{
+    AVStream        *ist = h->in->streams[h->vin];
+    const AVCodec   *codec;
+    AVCodecContext  *enc;
+    AVDictionary    *o = NULL;
+    AVRational       fps;
+    char             e[128], v[32];
+    int64_t          maxrate;
+    int              ret;
+
+    codec = avcodec_find_encoder_by_name("libx264");
+    if (codec == NULL) {
+        return VS_HLS_FAIL(h, "hls: libx264 is not available");
+    }
+    enc = avcodec_alloc_context3(codec);
+    r->frame = av_frame_alloc();
+    if (enc == NULL || r->frame == NULL) {
+        return VS_HLS_FAIL(h, "out of memory");
+    }
+    r->enc = enc;
+
+    fps = av_guess_frame_rate(h->in, ist, NULL);
+    if (fps.num <= 0 || fps.den <= 0) {
+        fps = av_make_q(25, 1);
+    }
+
+    enc->width = r->width;
+    enc->height = r->height;
+    enc->pix_fmt = AV_PIX_FMT_YUV420P;
+    enc->time_base = ist->time_base;
+    enc->framerate = fps;
+    enc->sample_aspect_ratio = ist->codecpar->sample_aspect_ratio;
+    enc->thread_count = h->opts->threads;
+    enc->gop_size = (int) av_rescale(h->segment_ms, fps.num, fps.den * 1000LL);
+    if (enc->gop_size < 1) {
+        enc->gop_size = 1;
+    }
+    if (r->out->oformat->flags & AVFMT_GLOBALHEADER) {
+        enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    }
+
+    /* capped CRF: about 0.1 bit per pixel at the source's frame rate */
+    maxrate = (int64_t) (r->width * (double) r->height * av_q2d(fps) * 0.1);
+    if (maxrate < 200000) {
+        maxrate = 200000;
+    }
+
+    snprintf(v, sizeof(v), "%d", h->opts->crf);
+    av_dict_set(&o, "crf", v, 0);
+    snprintf(v, sizeof(v), "%lld", (long long) maxrate);
+    av_dict_set(&o, "maxrate", v, 0);
+    snprintf(v, sizeof(v), "%lld", (long long) maxrate * 2);
+    av_dict_set(&o, "bufsize", v, 0);
+    av_dict_set(&o, "preset", h->opts->preset, 0);
+    av_dict_set(&o, "profile", "high", 0);
+    av_dict_set(&o, "forced-idr", "1", 0);
+
+    ret = avcodec_open2(enc, codec, &o);
+    av_dict_free(&o);
+    if (ret < 0) {
+        return VS_HLS_FAIL(h, "hls: cannot open libx264 for %s: %s", r->name,
+                           vs_av_err(ret, e, sizeof(e)));
+    }
+
+    r->frame->format = AV_PIX_FMT_YUV420P;
+    r->frame->width = r->width;
+    r->frame->height = r->height;
+    ret = av_frame_get_buffer(r->frame, 0);
+    if (ret < 0
+        || avcodec_parameters_from_context(r->vout->codecpar, enc) < 0)
+    {
+        return VS_HLS_FAIL(h, "out of memory");
+    }
+    r->vout->time_base = enc->time_base;
+    r->vout->avg_frame_rate = fps;
+
+    return VS_TC_OK;
+}
+
+
+/* Creates r's directory, muxer and streams, and starts its playlist. */
+static vs_tc_status_t
+vs_hls_open_rendition(vs_hls_t *h, vs_hls_rend_t *r, const char *dir,
+    int fmp4, int segment_seconds)
+{
+    AVStream        *ist;
+    AVDictionary    *o = NULL;
+    vs_tc_status_t   status;
+    char             path[4096], seg[4096], e[128], secs[16];
+    int              ret;
+
+    if (snprintf(path, sizeof(path), "%s/%s", dir, r->name)
+        >= (int) sizeof(path) - 32)
+    {
+        return VS_HLS_FAIL(h, "hls: directory name too long");
+    }
+    if (mkdir(path, 0755) != 0 && errno != EEXIST) {
+        return VS_HLS_FAIL(h, "hls: mkdir %s: %s", path, strerror(errno));
+    }
+
+    snprintf(path, sizeof(path), "%s/%s/stream.m3u8", dir, r->name);
+    ret = avformat_alloc_output_context2(&r->out, NULL, "hls", path);
+    if (ret < 0 || r->out == NULL) {
+        return VS_HLS_FAIL(h, "hls: %s", vs_av_err(ret, e, sizeof(e)));
+    }
+    r->out->interrupt_callback.callback = vs_tc_interrupt;
+    r->out->interrupt_callback.opaque = (void *) h->opts;
+
+    r->vout = avformat_new_stream(r->out, NULL);
+    if (r->vout == NULL) {
+        return VS_HLS_FAIL(h, "out of memory");
+    }
+
+    if (r->copy) {
+        ist = h->in->streams[h->vin];
+        if (avcodec_parameters_copy(r->vout->codecpar, ist->codecpar) < 0) {
+            return VS_HLS_FAIL(h, "out of memory");
+        }
+        r->vout->codecpar->codec_tag = 0;
+        r->vout->time_base = ist->time_base;
+        r->vout->avg_frame_rate = ist->avg_frame_rate;
+
+    } else {
+        status = vs_hls_open_encoder(h, r);
+        if (status != VS_TC_OK) {
+            return status;
+        }
+    }
+
+    if (h->ain >= 0) {
+        ist = h->in->streams[h->ain];
+        r->aout = avformat_new_stream(r->out, NULL);
+        if (r->aout == NULL
+            || avcodec_parameters_copy(r->aout->codecpar, ist->codecpar) < 0)
+        {
+            return VS_HLS_FAIL(h, "out of memory");
+        }
+        r->aout->codecpar->codec_tag = 0;
+        r->aout->time_base = ist->time_base;
     }
 
     snprintf(secs, sizeof(secs), "%d", segment_seconds);
     av_dict_set(&o, "hls_time", secs, 0);
     av_dict_set(&o, "hls_playlist_type", "vod", 0);
-    av_dict_set(&o, "master_pl_name", "index.m3u8", 0);
+    av_dict_set(&o, "hls_flags", "independent_segments", 0);
     if (fmp4) {
         av_dict_set(&o, "hls_segment_type", "fmp4", 0);
         av_dict_set(&o, "hls_fmp4_init_filename", "init.mp4", 0);
-        snprintf(seg, sizeof(seg), "%s/seg_%%d.m4s", dir);
+        snprintf(seg, sizeof(seg), "%s/%s/seg_%%d.m4s", dir, r->name);
     } else {
-        snprintf(seg, sizeof(seg), "%s/seg_%%d.ts", dir);
+        snprintf(seg, sizeof(seg), "%s/%s/seg_%%d.ts", dir, r->name);
     }
     av_dict_set(&o, "hls_segment_filename", seg, 0);
 
-    ret = avformat_write_header(out, &o);
+    ret = avformat_write_header(r->out, &o);
+    av_dict_free(&o);
     if (ret < 0) {
-        vs_tc_fail(error, error_size, status, "hls: cannot start: %s",
-                   vs_av_err(ret, e, sizeof(e)));
+        return VS_HLS_FAIL(h, "hls: cannot start %s: %s", r->name,
+                           vs_av_err(ret, e, sizeof(e)));
+    }
+
+    return VS_TC_OK;
+}
+
+
+/*
+ * RFC 6381 "avc1.PPCCLL" from H.264 extradata, avcC or Annex B.
+ * 0 on success.
+ */
+static int
+vs_hls_avc1(const AVCodecParameters *par, char *out, size_t size)
+{
+    const uint8_t  *d = par->extradata;
+    int             n = par->extradata_size, i;
+
+    if (d != NULL && n >= 4 && d[0] == 1) {
+        snprintf(out, size, "avc1.%02x%02x%02x", d[1], d[2], d[3]);
+        return 0;
+    }
+
+    for (i = 0; d != NULL && i + 6 < n; i++) {
+        if (d[i] == 0 && d[i + 1] == 0 && d[i + 2] == 1
+            && (d[i + 3] & 0x1f) == 7)
+        {
+            snprintf(out, size, "avc1.%02x%02x%02x", d[i + 4], d[i + 5],
+                     d[i + 6]);
+            return 0;
+        }
+    }
+
+    return -1;
+}
+
+
+/*
+ * Peak and average bit rates of a media playlist, from its EXTINF
+ * durations and the sizes of its segment files (RFC 8216 4.3.4.2: BANDWIDTH
+ * is the peak segment bit rate).
+ */
+static int
+vs_hls_rates(const char *dir, const char *name, int64_t *peak,
+    int64_t *average)
+{
+    FILE         *f;
+    struct stat   st;
+    char          path[4096], line[1024];
+    double        dur = -1, total_dur = 0, bits, rate;
+    double        total_bits = 0, max_rate = 0;
+    size_t        len;
+
+    snprintf(path, sizeof(path), "%s/%s/stream.m3u8", dir, name);
+    f = fopen(path, "r");
+    if (f == NULL) {
+        return -1;
+    }
+
+    while (fgets(line, sizeof(line), f) != NULL) {
+        len = strcspn(line, "\r\n");
+        line[len] = '\0';
+
+        if (strncmp(line, "#EXTINF:", 8) == 0) {
+            dur = strtod(line + 8, NULL);
+            continue;
+        }
+        if (line[0] == '#' || line[0] == '\0' || dur <= 0) {
+            continue;
+        }
+
+        snprintf(path, sizeof(path), "%s/%s/%s", dir, name, line);
+        if (strchr(line, '/') != NULL || stat(path, &st) != 0) {
+            fclose(f);
+            return -1;
+        }
+        bits = st.st_size * 8.0;
+        rate = bits / dur;
+        if (rate > max_rate) {
+            max_rate = rate;
+        }
+        total_bits += bits;
+        total_dur += dur;
+        dur = -1;
+    }
+
+    fclose(f);
+
+    if (total_dur <= 0) {
+        return -1;
+    }
+    *peak = (int64_t) ceil(max_rate);
+    *average = (int64_t) ceil(total_bits / total_dur);
+    return 0;
+}
+
+
+/* index.m3u8: one EXT-X-STREAM-INF per rendition, largest first. */
+static vs_tc_status_t
+vs_hls_master(vs_hls_t *h, const char *dir, int fmp4)
+{
+    AVCodecParameters  *apar;
+    vs_hls_rend_t      *r;
+    AVRational          fps;
+    FILE               *f;
+    char                path[4096], tmp[4120], avc[32], fr[32];
+    int64_t             peak, average;
+    int                 i, ok;
+
+    snprintf(path, sizeof(path), "%s/index.m3u8", dir);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+
+    f = fopen(tmp, "w");
+    if (f == NULL) {
+        return VS_HLS_FAIL(h, "hls: cannot create %s: %s", tmp,
+                           strerror(errno));
+    }
+
+    fprintf(f, "#EXTM3U\n#EXT-X-VERSION:%d\n#EXT-X-INDEPENDENT-SEGMENTS\n",
+            fmp4 ? 7 : 3);
+
+    fps = av_guess_frame_rate(h->in, h->in->streams[h->vin], NULL);
+    fr[0] = '\0';
+    if (fps.num > 0 && fps.den > 0) {
+        snprintf(fr, sizeof(fr), ",FRAME-RATE=%.3f", av_q2d(fps));
+    }
+    apar = h->ain >= 0 ? h->in->streams[h->ain]->codecpar : NULL;
+
+    for (i = 0; i < h->n; i++) {
+        r = &h->r[i];
+
+        if (vs_hls_rates(dir, r->name, &peak, &average) != 0) {
+            fclose(f);
+            return VS_HLS_FAIL(h, "hls: cannot read back %s/stream.m3u8",
+                               r->name);
+        }
+        if (vs_hls_avc1(r->vout->codecpar, avc, sizeof(avc)) != 0) {
+            snprintf(avc, sizeof(avc), "avc1.640028");
+        }
+
+        fprintf(f, "#EXT-X-STREAM-INF:BANDWIDTH=%lld,AVERAGE-BANDWIDTH=%lld,"
+                "RESOLUTION=%dx%d%s,CODECS=\"%s", (long long) peak,
+                (long long) average, r->width, r->height, fr, avc);
+        if (apar != NULL) {
+            /* FF_PROFILE_AAC_* are the MPEG-4 audio object types - 1 */
+            fprintf(f, ",mp4a.40.%d", apar->profile >= 0 ? apar->profile + 1
+                                                         : 2);
+        }
+        fprintf(f, "\"\n%s/stream.m3u8\n", r->name);
+    }
+
+    ok = !ferror(f);
+    if (fclose(f) != 0 || !ok || rename(tmp, path) != 0) {
+        return VS_HLS_FAIL(h, "hls: cannot write %s: %s", path,
+                           strerror(errno));
+    }
+
+    return VS_TC_OK;
+}
+
+
+/* The renditions: the MP4's size, then the smaller ladder entries. */
+static void
+vs_hls_plan(vs_hls_t *h, const int *ladder, int copy_top)
+{
+    AVCodecParameters  *par = h->in->streams[h->vin]->codecpar;
+    vs_tc_opts_t        o = *h->opts;
+    vs_hls_rend_t      *r;
+    int                 i, w, ht, top_short, s;
+
+    top_short = par->width < par->height ? par->width : par->height;
+
+    r = &h->r[h->n++];
+    r->width = par->width;
+    r->height = par->height;
+    r->copy = copy_top;
+    snprintf(r->name, sizeof(r->name), "%dp", top_short);
+
+    for (i = 0; ladder != NULL && ladder[i] > 0 && h->n < VS_HLS_MAX; i++) {
+        o.max_height = ladder[i];
+        vs_tc_output_size(&o, par->width, par->height, &w, &ht);
+        s = w < ht ? w : ht;
+
+        /* smaller than the last one planned: no duplicates, no upscaling */
+        r = &h->r[h->n - 1];
+        if (s >= (r->width < r->height ? r->width : r->height)) {
+            continue;
+        }
+
+        r = &h->r[h->n++];
+        r->width = w;
+        r->height = ht;
+        snprintf(r->name, sizeof(r->name), "%dp", s);
+    }
+}
+
+
+static void
+vs_hls_close(vs_hls_t *h)
+{
+    vs_hls_rend_t  *r;
+    int             i;
+
+    for (i = 0; i < h->n; i++) {
+        r = &h->r[i];
+        if (r->out != NULL) {
+            avformat_free_context(r->out);
+        }
+        avcodec_free_context(&r->enc);
+        sws_freeContext(r->sws);
+        av_frame_free(&r->frame);
+    }
+
+    avcodec_free_context(&h->dec);
+    avformat_close_input(&h->in);
+    av_packet_free(&h->pkt);
+    av_packet_free(&h->tmp);
+    av_frame_free(&h->frame);
+}
+
+
+vs_tc_status_t
+vs_hls(const char *mp4_path, const char *dir, int fmp4, int segment_seconds,
+    const int *ladder, int copy_top, const vs_tc_opts_t *opts,
+    int *renditions, char *error, size_t error_size)
+{
+    vs_hls_t         h;
+    vs_hls_rend_t   *r;
+    AVStream        *ist;
+    const AVCodec   *codec;
+    char             e[128];
+    int              ret, i, encode = 0;
+    vs_tc_status_t   status = VS_TC_TRANSIENT;
+
+    memset(&h, 0, sizeof(h));
+    h.opts = opts;
+    h.error = error;
+    h.error_size = error_size;
+    h.segment_ms = segment_seconds * 1000;
+    h.vin = -1;
+    h.ain = -1;
+    error[0] = '\0';
+    *renditions = 0;
+
+    h.pkt = av_packet_alloc();
+    h.tmp = av_packet_alloc();
+    h.frame = av_frame_alloc();
+    if (h.pkt == NULL || h.tmp == NULL || h.frame == NULL) {
+        VS_HLS_FAIL(&h, "out of memory");
         goto cleanup;
     }
+
+    ret = avformat_open_input(&h.in, mp4_path, NULL, NULL);
+    if (ret >= 0) {
+        ret = avformat_find_stream_info(h.in, NULL);
+    }
+    if (ret < 0) {
+        VS_HLS_FAIL(&h, "hls: cannot open %s: %s", mp4_path,
+                    vs_av_err(ret, e, sizeof(e)));
+        goto cleanup;
+    }
+
+    h.vin = av_find_best_stream(h.in, AVMEDIA_TYPE_VIDEO, -1, -1, NULL, 0);
+    h.ain = av_find_best_stream(h.in, AVMEDIA_TYPE_AUDIO, -1, -1, NULL, 0);
+    if (h.vin < 0) {
+        VS_HLS_FAIL(&h, "hls: %s has no video", mp4_path);
+        goto cleanup;
+    }
+    if (h.ain < 0) {
+        h.ain = -1;
+    }
+
+    vs_hls_plan(&h, ladder, copy_top);
+
+    for (i = 0; i < h.n; i++) {
+        encode |= !h.r[i].copy;
+    }
+
+    if (encode) {
+        ist = h.in->streams[h.vin];
+        codec = avcodec_find_decoder(ist->codecpar->codec_id);
+        h.dec = codec != NULL ? avcodec_alloc_context3(codec) : NULL;
+        if (h.dec == NULL
+            || avcodec_parameters_to_context(h.dec, ist->codecpar) < 0)
+        {
+            VS_HLS_FAIL(&h, "hls: cannot set up the decoder");
+            goto cleanup;
+        }
+        h.dec->pkt_timebase = ist->time_base;
+        h.dec->thread_count = opts->threads;
+        ret = avcodec_open2(h.dec, codec, NULL);
+        if (ret < 0) {
+            VS_HLS_FAIL(&h, "hls: cannot open the decoder: %s",
+                        vs_av_err(ret, e, sizeof(e)));
+            goto cleanup;
+        }
+    }
+
+    for (i = 0; i < h.n; i++) {
+        status = vs_hls_open_rendition(&h, &h.r[i], dir, fmp4,
+                                       segment_seconds);
+        if (status != VS_TC_OK) {
+            goto cleanup;
+        }
+    }
+    status = VS_TC_TRANSIENT;
 
     for ( ;; ) {
         if (vs_tc_aborted(opts)) {
@@ -1539,51 +2125,66 @@ vs_hls(const char *mp4_path, const char *dir, int fmp4, int segment_seconds,
             goto cleanup;
         }
 
-        ret = av_read_frame(in, pkt);
+        ret = av_read_frame(h.in, h.pkt);
         if (ret == AVERROR_EOF) {
             break;
         }
         if (ret < 0) {
-            vs_tc_fail(error, error_size, status, "hls: read: %s",
-                       vs_av_err(ret, e, sizeof(e)));
+            VS_HLS_FAIL(&h, "hls: read: %s", vs_av_err(ret, e, sizeof(e)));
             goto cleanup;
         }
 
-        if (map[pkt->stream_index] < 0) {
-            av_packet_unref(pkt);
-            continue;
+        ist = h.in->streams[h.pkt->stream_index];
+        ret = 0;
+
+        if (h.pkt->stream_index == h.ain) {
+            for (i = 0; i < h.n && ret >= 0; i++) {
+                ret = vs_hls_write(&h, &h.r[i], h.pkt, ist->time_base,
+                                   h.r[i].aout);
+            }
+
+        } else if (h.pkt->stream_index == h.vin) {
+            for (i = 0; i < h.n && ret >= 0; i++) {
+                if (h.r[i].copy) {
+                    ret = vs_hls_write(&h, &h.r[i], h.pkt, ist->time_base,
+                                       h.r[i].vout);
+                }
+            }
+            if (ret >= 0 && encode) {
+                ret = vs_hls_decode(&h, h.pkt);
+            }
         }
 
-        ist = in->streams[pkt->stream_index];
-        ost = out->streams[map[pkt->stream_index]];
-        av_packet_rescale_ts(pkt, ist->time_base, ost->time_base);
-        pkt->stream_index = ost->index;
-        pkt->pos = -1;
-
-        ret = av_interleaved_write_frame(out, pkt);
-        av_packet_unref(pkt);
+        av_packet_unref(h.pkt);
         if (ret < 0) {
-            vs_tc_fail(error, error_size, status, "hls: write: %s",
-                       vs_av_err(ret, e, sizeof(e)));
+            VS_HLS_FAIL(&h, "hls: %s", vs_av_err(ret, e, sizeof(e)));
             goto cleanup;
         }
     }
 
-    ret = av_write_trailer(out);
+    ret = encode ? vs_hls_decode(&h, NULL) : 0;
+
+    for (i = 0; i < h.n && ret >= 0; i++) {
+        r = &h.r[i];
+        if (!r->copy) {
+            ret = vs_hls_encode(&h, r, NULL);
+        }
+        if (ret >= 0) {
+            ret = av_write_trailer(r->out);
+        }
+    }
     if (ret < 0) {
-        vs_tc_fail(error, error_size, status, "hls: finish: %s",
-                   vs_av_err(ret, e, sizeof(e)));
+        VS_HLS_FAIL(&h, "hls: finish: %s", vs_av_err(ret, e, sizeof(e)));
         goto cleanup;
     }
 
-    status = VS_TC_OK;
+    status = vs_hls_master(&h, dir, fmp4);
+    if (status == VS_TC_OK) {
+        *renditions = h.n;
+    }
 
 cleanup:
 
-    av_dict_free(&o);
-    av_free(map);
-    av_packet_free(&pkt);
-    avformat_free_context(out);
-    avformat_close_input(&in);
+    vs_hls_close(&h);
     return status;
 }

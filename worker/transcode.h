@@ -32,6 +32,9 @@ typedef struct {
     int           allow_remux;    /* 1: copy streams when they already
                                      conform */
     int           threads;        /* codec threads, 0 = auto */
+    int           keyframe_ms;    /* > 0: a keyframe exactly every this
+                                     many ms of presentation time (HLS
+                                     segments), 0: the encoder's choice */
 
     /* progress 0..99 whenever it changes, from the reading thread */
     void        (*progress)(void *opaque, int percent);
@@ -67,12 +70,26 @@ vs_tc_status_t vs_thumbnail(const char *mp4_path, const char *jpg_path,
     const vs_tc_opts_t *opts, char *error, size_t error_size);
 
 /*
- * Segments the MP4 at mp4_path, without re-encoding, into dir:
- * index.m3u8 (the master playlist), stream.m3u8 and its segments, fMP4
- * (init.mp4 + seg_N.m4s) when fmp4 is 1, else MPEG-TS (seg_N.ts).
+ * HLS from the MP4 at mp4_path (our output), into dir:
+ *
+ *   index.m3u8                 the master playlist: one EXT-X-STREAM-INF per
+ *                              rendition (BANDWIDTH, AVERAGE-BANDWIDTH,
+ *                              RESOLUTION, FRAME-RATE, CODECS), largest first
+ *   <N>p/stream.m3u8           a rendition's media playlist (VOD), N its
+ *                              short side, with init.mp4 + seg_K.m4s (fmp4
+ *                              1) or seg_K.ts segments
+ *
+ * Renditions: the MP4's own size, plus every ladder entry (short sides,
+ * 0-terminated, may be NULL) smaller than it. The MP4's video is copied
+ * when copy_top is 1 (it was encoded with keyframe_ms = segment_seconds
+ * * 1000, so its keyframes fall on segment boundaries); everything else is
+ * decoded once and encoded with libx264, a keyframe forced at every
+ * segment boundary, so all renditions are cut at the same instants. Audio
+ * is copied into every rendition. *renditions gets how many were written.
  */
 vs_tc_status_t vs_hls(const char *mp4_path, const char *dir, int fmp4,
-    int segment_seconds, const vs_tc_opts_t *opts, char *error,
+    int segment_seconds, const int *ladder, int copy_top,
+    const vs_tc_opts_t *opts, int *renditions, char *error,
     size_t error_size);
 
 #endif

@@ -5,7 +5,8 @@
 #     the video goes back to 'queued', the worker exits 0, and another
 #     worker completes it;
 #   - a message that always fails transiently ends in the dead-letter
-#     queue, retried inside the job first, the video left 'queued';
+#     queue, retried inside the job first, the video left 'queued' with
+#     the last transient error in its error column;
 #   - the heartbeat keeps a job longer than the visibility timeout from
 #     being handed to a second worker.
 set -uo pipefail
@@ -93,6 +94,13 @@ is "DLQ: the message ended in the dead-letter queue" "$(w_count "$W_DLQ_URL")" 1
 is "DLQ: not in the queue any more" "$(w_count "$VIDSTREAM_QUEUE_URL")" 0
 check "DLQ: retried inside the job" grep -q 'transient failure after 1 retries' "$log"
 is "DLQ: video left queued (not failed)" "$(w_status "$id")" queued
+check "DLQ: the queue's maxReceiveCount (3) read at start" \
+    grep -q 'max receive count 3' "$log"
+err=$(w_sql "SELECT error FROM videos WHERE id = '$id'")
+check "DLQ: the last delivery recorded why in the error column ($err)" \
+    grep -q '^transient failure on delivery 3 of 3, the job message goes to the dead-letter queue.*HEAD failed' <<<"$err"
+check "DLQ: earlier deliveries did not set it (logged as left to come back)" \
+    grep -q 'transient failure after 1 retries, message left to come back' "$log"
 w_stop "$pid"
 
 # --- heartbeat: a job longer than the visibility timeout runs once -----------
