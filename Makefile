@@ -124,6 +124,10 @@ migrate:
 bench: deps all $(BENCH_BINS)
 	@bash bench/run.sh
 
+# libFuzzer targets (clang); FUZZ_SECONDS a target, 20 by default.
+fuzz: deps lib
+	@BUILD=$(BUILD) bash fuzz/run.sh $(or $(FUZZ_SECONDS),20)
+
 clean:
 	rm -rf $(BUILD)
 

@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# bench/api.sh: GET /videos/<id>/download (token check, owner check in
+# PostgreSQL, presign, JSON) against bare nginx `return 200` with a body of
+# the same size, one worker, wrk at 64 connections, in one run.
+#
+# Besides requests/s it prints the CPU time the nginx worker (and, for the
+# download, the PostgreSQL backends of the stack) spent per request, read
+# from /proc: on a machine shared with other work those figures move far
+# less than requests/s do.  The verified-token cache is on, as in the
+# sample configuration (vidstream_jwt_cache).
+#
+# Needs the stack's environment (scripts/test.sh exports it, or
+# `set -a; . .run/stack.env`) and the built module:
+#   MODULE=build/ngx_http_vidstream_module.so bash bench/api.sh
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+module=${MODULE:-${TEST_NGINX_LOAD_MODULES:-$top/build/ngx_http_vidstream_module.so}}
+dur=${BENCH_DURATION:-10s}
+conns=${BENCH_CONNECTIONS:-64}
+: "${VIDSTREAM_DATABASE_URL:?run with the stack environment}"
+
+dir=$(mktemp -d /tmp/vidstream-bench-api.XXXXXX)
+pid=
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sub="bench-$$"
+
+# a key of our own, a JWKS with it, a token for $sub
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/k.pem" 2>/dev/null
+token=$(perl -I"$top/t/lib" -MVidstreamJWT -e '
+    $VidstreamJWT::DIR = shift; my $sub = shift;
+    VidstreamJWT::setup("bench");
+    VidstreamJWT::write_jwks("$VidstreamJWT::DIR/jwks.json", VidstreamJWT::jwk("bench"));
+    print VidstreamJWT::token(key => "bench", claims => { sub => $sub, exp => time + 3600 });
+' "$dir" "$sub")
+
+id=$(psql "$VIDSTREAM_DATABASE_URL" -X -q -At -c "
+    WITH n AS (SELECT gen_random_uuid() AS id)
+    INSERT INTO videos (id, owner_sub, status, filename, content_type, size,
+                        input_key, output_mp4)
+    SELECT n.id, '$sub', 'done', 'bench.mov', 'video/mp4', 1,
+           'input/$sub/' || n.id || '/source', true FROM n RETURNING id")
+
+mkdir -p "$dir/logs"
+write_conf() {  # write_conf BODY_FILE
+    cat > "$dir/nginx.conf" <<_EOC_
+load_module $module;
+worker_processes 1;
+daemon off;
+error_log $dir/logs/error.log error;
+pid $dir/nginx.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    vidstream_jwt_issuer https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_TEST;
+    vidstream_jwt_client_id testclient1;
+    vidstream_jwks_file $dir/jwks.json;
+    vidstream_jwt_cache zone=jwt:1m;
+    vidstream_postgres "$VIDSTREAM_DATABASE_URL" ${BENCH_PG_ARGS:-pool=4 timeout=2s};
+    vidstream_s3_bucket ${VIDSTREAM_BUCKET:-bench};
+    vidstream_s3_endpoint ${AWS_ENDPOINT_URL_S3:-http://127.0.0.1:9};
+    server {
+        listen 127.0.0.1:$port;
+        location /videos { vidstream_auth on; vidstream_api; }
+        location = /bare {
+            default_type application/json;
+            return 200 '$(cat "$1" 2>/dev/null || echo x)';
+        }
+    }
+}
+_EOC_
+}
+
+run_nginx() {
+    /usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" &
+    pid=$!
+    for _ in $(seq 1 50); do
+        curl -s -o /dev/null "http://127.0.0.1:$port/bare" && return 0
+        sleep 0.1
+    done
+    echo "bench/api: nginx did not start" >&2; cat "$dir/logs/error.log" >&2; exit 1
+}
+
+# one download answer, to size the bare body alike
+write_conf /dev/null
+run_nginx
+url="http://127.0.0.1:$port/videos/$id/download"
+curl -s -H "Authorization: Bearer $token" "$url" | tr -d "\n'" > "$dir/body"
+curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$url" \
+    | grep -qx 200 || { echo "bench/api: download is not 200" >&2; exit 1; }
+kill "$pid"; wait "$pid" 2>/dev/null || true
+write_conf "$dir/body"
+run_nginx
+
+# CPU ticks (utime + stime) of the given pids, summed
+cpu_ticks() {
+    local t=0 p s
+    for p in "$@"; do
+        s=$(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null) || continue
+        t=$((t + ${s% *} + ${s#* }))
+    done
+    echo "$t"
+}
+
+worker=$(pgrep -P "$pid" | head -n1)
+# the stack's PostgreSQL backends: children of the postmaster we talk to
+pg_pids() {
+    local data pm
+    data=$(psql "$VIDSTREAM_DATABASE_URL" -X -q -At -c "SHOW data_directory" \
+           2>/dev/null) || return 0
+    pm=$(head -n1 "$data/postmaster.pid" 2>/dev/null) || return 0
+    [ -n "$pm" ] && pgrep -P "$pm" | tr '\n' ' '
+}
+hz=$(getconf CLK_TCK)
+
+wrk_run() {  # wrk_run NAME URL [HEADER]
+    local pgs n0 n1 p0 p1 total
+    pgs=$(pg_pids)
+    n0=$(cpu_ticks "$worker"); p0=$(cpu_ticks $pgs)
+    wrk -t2 -c"$conns" -d"$dur" --latency ${3:+-H "$3"} "$2" > "$dir/$1.out"
+    n1=$(cpu_ticks "$worker"); p1=$(cpu_ticks $pgs)
+    rps=$(awk '/^Requests\/sec/ {print $2}' "$dir/$1.out")
+    p99=$(awk '$1 == "99%" {print $2}' "$dir/$1.out")
+    non2xx=$(awk '/Non-2xx/ {print $5}' "$dir/$1.out")
+    total=$(awk '/requests in/ {print $1}' "$dir/$1.out")
+    awk -v name="$1" -v rps="$rps" -v p99="$p99" -v bad="${non2xx:-0}" \
+        -v n="$((n1 - n0))" -v p="$((p1 - p0))" -v t="$total" -v hz="$hz" \
+        'BEGIN { printf "%s rps=%s p99=%s non2xx=%s nginx_cpu_us/req=%.1f pg_cpu_us/req=%.1f\n",
+                 name, rps, p99, bad, n * 1e6 / hz / t, p * 1e6 / hz / t }'
+}
+
+echo "bench/api: body $(wc -c < "$dir/body") bytes, 1 worker, $conns connections, $dur"
+bare=$(wrk_run bare "http://127.0.0.1:$port/bare")
+api=$(wrk_run download "$url" "Authorization: Bearer $token")
+echo "$bare"
+echo "$api"
+b=$(echo "$bare" | sed 's/.*rps=\([0-9.]*\).*/\1/')
+a=$(echo "$api" | sed 's/.*rps=\([0-9.]*\).*/\1/')
+awk -v a="$a" -v b="$b" 'BEGIN { printf "ratio download/bare = %.2f (target >= 0.50)\n", a / b }'
+
+psql "$VIDSTREAM_DATABASE_URL" -X -q -c "DELETE FROM videos WHERE owner_sub = '$sub'" >/dev/null
