@@ -51,7 +51,7 @@ echo "    $sample: $size bytes"
 took
 
 step "minting a token for user demo-user"
-token=$("$top/scripts/token" demo-user --ttl 900)
+token=$("$top/scripts/token" demo-user --ttl 900 --env "$RUN_DIR/stack.env")
 auth=(-H "Authorization: Bearer $token")
 echo "    ${token:0:24}… (RS256, kid $VIDSTREAM_DEV_KID)"
 took
