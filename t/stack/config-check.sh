@@ -210,6 +210,8 @@ table = [
     ("edge", edge_p, "s3:DeleteObject", inp, True),
     ("edge", edge_p, "s3:DeleteObject", outp, True),
     ("edge", edge_p, "sqs:SendMessage", queue_arn, True),
+    # DELETE /videos/<id> lists output/<sub>/<id>/ (HLS segments)
+    ("edge", edge_p, "s3:ListBucket", bucket_arn, True),
     ("edge", edge_p, "s3:GetObject", inp, False),
     ("edge", edge_p, "s3:PutObject", outp, False),
     ("edge", edge_p, "s3:PutObject", other, False),
@@ -495,10 +497,10 @@ else:
           "see /work/notes/ship-to-worker.md: without it ECS kills every "
           "worker task as unhealthy")
 
-prod = os.path.join(top, "nginx.conf.d", "production.conf")
+prod = os.path.join(top, "nginx.conf.d", "production.conf.template")
 if not os.path.exists(prod):
-    out("SKIP", "every env directive of production.conf is in edge.env.example",
-        "nginx.conf.d/production.conf does not exist yet")
+    out("FAIL", "every env directive of production.conf is in edge.env.example",
+        "nginx.conf.d/production.conf.template does not exist")
 else:
     ptext = re.sub(r"#.*", "", open(prod).read())
     names = set(re.findall(r"^\s*env\s+([A-Za-z_][A-Za-z0-9_]*)", ptext, re.M))
