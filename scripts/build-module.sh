@@ -34,7 +34,7 @@ configure)
     # nginx's own flags already carry -Wall -Werror; the module also gets
     # -Wextra (minus what nginx's own macros trip over).
     ./configure "${flags[@]}" \
-        --with-cc-opt="-g -O2 -fPIC -Wextra -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare" \
+        --with-cc-opt="-g -O2 -fPIC -Wextra -Wno-unused-parameter" \
         --add-dynamic-module="$top/ngx_vidstream_module" > "$build/configure.log" 2>&1 \
         || { tail -n 30 "$build/configure.log" >&2; exit 1; }
     ;;

@@ -39,6 +39,18 @@ as_root() {
     fi
 }
 
+# The Debian mirror the system already uses: a "URIs:" line of a deb822
+# file or a "deb" line of a one-line list (comments skipped).
+debian_mirror() {
+    local m
+    m=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list \
+            2>/dev/null \
+        | sed -nE 's/^(URIs:|deb)[[:space:]]+(\[[^]]*\][[:space:]]+)?(https?:[^ ]*debian\/?)( .*)?$/\3/p' \
+        | grep -v security | head -n1 || true)
+    m=${m%/}
+    echo "${m:-http://deb.debian.org/debian}"
+}
+
 missing=()
 for p in "${debs[@]}"; do
     # nodejs may come from another source than Debian (nodesource); accept
@@ -63,14 +75,7 @@ fi
 
 # Test::Nginx: libtest-nginx-perl (arch: all) from Debian unstable.
 if ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then
-    # The mirror the system already uses: a "URIs:" line of a deb822 file
-    # or a "deb" line of a one-line list (comments skipped).
-    mirror=$(cat /etc/apt/sources.list.d/*.sources /etc/apt/sources.list \
-                 2>/dev/null \
-             | sed -nE 's/^(URIs:|deb)[[:space:]]+(\[[^]]*\][[:space:]]+)?(https?:[^ ]*debian\/?)( .*)?$/\3/p' \
-             | grep -v security | head -n1 || true)
-    mirror=${mirror%/}
-    [ -n "$mirror" ] || mirror=http://deb.debian.org/debian
+    mirror=$(debian_mirror)
     apt_dir="$deps_dir/apt-sid"
     mkdir -p "$apt_dir/lists/partial" "$apt_dir/debs"
     echo "deb $mirror sid main" > "$apt_dir/sources.list"
@@ -84,6 +89,26 @@ if ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then
     (cd "$apt_dir/debs" && apt-get "${apt_opts[@]}" download libtest-nginx-perl)
     as_root dpkg -i "$apt_dir"/debs/libtest-nginx-perl_*.deb >/dev/null
     perl -MTest::Nginx::Socket -e1
+fi
+
+# nginx's own full source tree, the version Debian ships (for reading, for
+# `make NGINX_SRC=.deps/nginx-src`, and for the static-build test), through
+# a private deb-src list.
+if [ ! -f "$deps_dir/nginx-src/src/core/nginx.h" ]; then
+    mirror=$(debian_mirror)
+    src_dir="$deps_dir/apt-src"
+    mkdir -p "$src_dir/lists/partial" "$src_dir/pkg"
+    echo "deb-src $mirror bookworm main" > "$src_dir/sources.list"
+    src_opts=(-o Dir::Etc::SourceList="$src_dir/sources.list"
+              -o Dir::Etc::SourceParts=/dev/null
+              -o Dir::State::Lists="$src_dir/lists"
+              -o APT::Sandbox::User=root)
+    echo "deps: fetching nginx's source package (deb-src, $mirror)"
+    apt-get "${src_opts[@]}" update -qq
+    (cd "$src_dir/pkg" && apt-get "${src_opts[@]}" source --download-only -qq nginx >/dev/null)
+    rm -rf "$deps_dir/nginx-src"
+    dpkg-source --no-check -x "$(ls "$src_dir"/pkg/nginx_*.dsc | head -n1)" \
+        "$deps_dir/nginx-src" >/dev/null
 fi
 
 # Node emulators, project-local.

@@ -184,7 +184,8 @@ ngx_http_vidstream_jwks_fetch_done(ngx_http_request_t *r, void *data,
     /* called once more when an error page follows: state->fetcher is NULL */
 
     b = r->out ? r->out->buf : NULL;
-    status = (rc >= NGX_HTTP_SPECIAL_RESPONSE) ? rc : r->headers_out.status;
+    status = (rc >= NGX_HTTP_SPECIAL_RESPONSE)
+             ? rc : (ngx_int_t) r->headers_out.status;
 
     if (rc == NGX_OK && status == NGX_HTTP_OK && b != NULL) {
         ngx_http_vidstream_jwks_load(r->connection->log, state, b->pos,
