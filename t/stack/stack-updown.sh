@@ -24,6 +24,14 @@ is "upload health through the stack's nginx" \
    "$(curl -s "$VIDSTREAM_URL/upload/health")" "upload ok"
 is "download health through the stack's nginx" \
    "$(curl -s "$VIDSTREAM_URL/download/health")" "download ok"
+big=$(head -c 70000 /dev/zero | tr '\0' a)
+resp=$(curl -s -w ' %{http_code} %{content_type}' -H "Authorization: Bearer $big" "$VIDSTREAM_URL/videos")
+is "a 70 KB header gets the contract's JSON 400 from nginx itself" \
+   "$resp" '{"error":"invalid_request","message":"malformed request or headers too large"}
+ 400 application/json'
+is "an unknown path is a JSON 404" \
+   "$(curl -s -w ' %{http_code}' "$VIDSTREAM_URL/nope")" '{"error":"not_found","message":"no such resource"}
+ 404'
 check "dev key is a private RSA key" \
    openssl pkey -in "$VIDSTREAM_DEV_KEY" -noout
 check "PostgreSQL has the schema" \
