@@ -63,12 +63,12 @@ is_up() {
     [ -f "$run/pg.datadir" ] && as_pg "$pg_bin/pg_ctl" -D "$(cat "$run/pg.datadir")" status >/dev/null 2>&1
 }
 
-stop_pid() {  # stop_pid PIDFILE: TERM, then KILL after 10 s
-    local f=$1 pid i
+stop_pid() {  # stop_pid PIDFILE [SECONDS]: TERM, then KILL after 10 s
+    local f=$1 pid i wait=${2:-10}
     pid=$(cat "$f" 2>/dev/null) || return 0
     if kill -0 "$pid" 2>/dev/null; then
         kill -TERM "$pid" 2>/dev/null || true
-        for i in $(seq 1 100); do
+        for i in $(seq 1 $((wait * 10))); do
             kill -0 "$pid" 2>/dev/null || break
             sleep 0.1
         done
@@ -84,7 +84,8 @@ down() {
     [ -d "$run" ] || return 0
     local f
     # the worker first, so that it releases its messages while SQS is up
-    [ -f "$run/pids/worker.pid" ] && stop_pid "$run/pids/worker.pid"
+    # (an idle worker finishes its long poll first: VIDSTREAM_WAIT_TIME)
+    [ -f "$run/pids/worker.pid" ] && stop_pid "$run/pids/worker.pid" 30
     for f in $(pidfiles); do stop_pid "$f"; done
     if [ -f "$run/pg.datadir" ]; then
         local data
@@ -217,6 +218,9 @@ start_worker() {
         # shellcheck disable=SC1091
         . "$run/stack.env"
         set +a
+        # short polls, so that `make down` stops an idle worker quickly;
+        # messages are still received the moment they arrive
+        export VIDSTREAM_WAIT_TIME=${VIDSTREAM_WAIT_TIME:-5}
         exec "$build/vidstream-worker" >>"$run/logs/worker.log" 2>&1
     ) &
     echo $! > "$run/pids/worker.pid"

@@ -5,10 +5,14 @@
  * (ChangeMessageVisibility every VIDSTREAM_HEARTBEAT seconds), so a
  * two-hour transcode is never handed to a second worker.
  *
- * SIGTERM/SIGINT: stop receiving (an in-flight long poll is aborted), let
- * running jobs finish for VIDSTREAM_SHUTDOWN_GRACE seconds, then interrupt
- * the rest and set their visibility to 0 so another worker takes them at
- * once; exit 0.
+ * SIGTERM/SIGINT: stop receiving, let running jobs finish for
+ * VIDSTREAM_SHUTDOWN_GRACE seconds (counted from the signal), then
+ * interrupt the rest and set their visibility to 0 so another worker takes
+ * them at once; exit 0. A long poll in flight is NOT aborted: SQS would
+ * keep it alive after we hang up and could hand the next message to the
+ * dead connection, invisible for the whole visibility timeout. It ends
+ * within VIDSTREAM_WAIT_TIME s, and whatever it brings is released
+ * (visibility 0). A second signal aborts it and ends the grace at once.
  */
 #include "consumer.h"
 
@@ -58,12 +62,20 @@ struct vs_consumer_s {
     int                 max_receive;    /* the queue's, 0 unknown */
 };
 
-static volatile sig_atomic_t  vs_stop;
+static volatile sig_atomic_t  vs_stop;        /* first signal */
+static volatile sig_atomic_t  vs_stop_now;    /* second signal */
+static volatile time_t        vs_stop_at;     /* when the first came */
 
 
 static void
 vs_on_signal(int sig)
 {
+    if (vs_stop) {
+        vs_stop_now = 1;
+        return;
+    }
+
+    vs_stop_at = time(NULL);    /* async-signal-safe */
     vs_stop = 1;
 }
 
@@ -358,6 +370,7 @@ vs_consumer_run(const vs_config_t *cfg, int once)
         vs_log(VS_LOG_ERROR, NULL, "start", "%s", err);
         return 2;
     }
+    /* startup requests (credentials, the queue's attributes) */
     c.aws.stop = (volatile int *) &vs_stop;
 
     if (pthread_mutex_init(&c.lock, NULL) != 0
@@ -410,8 +423,9 @@ vs_consumer_run(const vs_config_t *cfg, int once)
         err[0] = '\0';
         n = vs_sqs_receive(&c.aws, cfg->queue_url,
                            free_slots > 10 ? 10 : free_slots,
-                           cfg->wait_time, cfg->visibility_timeout, msgs,
-                           err, sizeof(err));
+                           cfg->wait_time, cfg->visibility_timeout,
+                           (volatile int *) &vs_stop_now, msgs, err,
+                           sizeof(err));
         if (n < 0) {
             if (vs_stop) {
                 break;
@@ -434,9 +448,19 @@ vs_consumer_run(const vs_config_t *cfg, int once)
         for (i = 0; i < n; i++) {
             if (vs_stop) {
                 /* received during shutdown: hand it straight back */
-                (void) vs_sqs_change_visibility(&c.aws, cfg->queue_url,
-                                                msgs[i].receipt, 0, err,
-                                                sizeof(err));
+                if (vs_sqs_change_visibility(&c.aws, cfg->queue_url,
+                                             msgs[i].receipt, 0, err,
+                                             sizeof(err))
+                    != 0)
+                {
+                    vs_log(VS_LOG_ERROR, NULL, "shutdown", "message %s "
+                           "received during shutdown, cannot release it: "
+                           "%s", msgs[i].message_id, err);
+                } else {
+                    vs_log(VS_LOG_INFO, NULL, "shutdown", "message %s "
+                           "received during shutdown: released",
+                           msgs[i].message_id);
+                }
                 vs_sqs_msg_free(&msgs[i]);
                 continue;
             }
@@ -453,16 +477,21 @@ vs_consumer_run(const vs_config_t *cfg, int once)
     }
 
     /* shutdown (or --once done): let running jobs finish within the grace */
+    deadline = (vs_stop && vs_stop_at != 0 ? vs_stop_at : time(NULL))
+               + cfg->shutdown_grace;
     if (vs_stop) {
         vs_log(VS_LOG_INFO, NULL, "shutdown", "signal received: %d job(s) "
-               "running, grace %d s", vs_busy_slots(&c),
-               cfg->shutdown_grace);
+               "running, grace %d s (%lld s left)", vs_busy_slots(&c),
+               cfg->shutdown_grace,
+               (long long) (deadline > time(NULL) ? deadline - time(NULL)
+                                                  : 0));
     }
-    deadline = time(NULL) + cfg->shutdown_grace;
 
     while (vs_busy_slots(&c) > 0) {
         vs_reap(&c);
-        if (vs_stop && !aborted && time(NULL) >= deadline) {
+        if (vs_stop && !aborted
+            && (time(NULL) >= deadline || vs_stop_now))
+        {
             pthread_mutex_lock(&c.lock);
             for (i = 0; i < c.nslots; i++) {
                 c.slots[i].abort = 1;

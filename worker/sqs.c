@@ -95,13 +95,14 @@ cleanup:
 
 int
 vs_sqs_receive(vs_aws_t *aws, const char *queue_url, int max,
-    int wait_seconds, int visibility, vs_sqs_msg_t *msgs, char *err,
-    size_t err_size)
+    int wait_seconds, int visibility, volatile int *stop, vs_sqs_msg_t *msgs,
+    char *err, size_t err_size)
 {
-    json_t      *body, *answer = NULL, *list, *m, *attrs;
-    const char  *id, *receipt, *text, *count;
-    size_t       i;
-    int          n = 0, ret;
+    json_t        *body, *answer = NULL, *list, *m, *attrs;
+    const char    *id, *receipt, *text, *count;
+    size_t         i;
+    int            n = 0, ret;
+    volatile int   never = 0;
 
     body = json_pack("{s:s, s:i, s:i, s:i, s:[s], s:[s]}",
                      "QueueUrl", queue_url,
@@ -116,9 +117,10 @@ vs_sqs_receive(vs_aws_t *aws, const char *queue_url, int max,
         return -1;
     }
 
+    /* not aws->stop: see sqs.h */
     ret = vs_sqs_call(aws, "ReceiveMessage", body,
-                      (wait_seconds + 10) * 1000L, NULL, &answer, err,
-                      err_size);
+                      (wait_seconds + 10) * 1000L,
+                      stop != NULL ? stop : &never, &answer, err, err_size);
     json_decref(body);
     if (ret != 0) {
         return -1;

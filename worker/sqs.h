@@ -18,10 +18,15 @@ typedef struct {
 /*
  * Long-polls for up to max (1..10) messages. Returns how many were put in
  * msgs (0 on an empty poll), or -1 on error (err).
+ *
+ * stop (may be NULL: never) aborts the poll in flight. That is lossy:
+ * SQS keeps the poll alive after the client has gone and may hand the
+ * next message to the closed connection, where it stays invisible for
+ * `visibility` seconds. Abort only when losing that time is acceptable.
  */
 int vs_sqs_receive(vs_aws_t *aws, const char *queue_url, int max,
-    int wait_seconds, int visibility, vs_sqs_msg_t *msgs, char *err,
-    size_t err_size);
+    int wait_seconds, int visibility, volatile int *stop, vs_sqs_msg_t *msgs,
+    char *err, size_t err_size);
 void vs_sqs_msg_free(vs_sqs_msg_t *msg);
 
 int vs_sqs_delete(vs_aws_t *aws, const char *queue_url, const char *receipt,

@@ -85,8 +85,7 @@ is "multipart: the thumbnail (small) was one PUT" \
 kill "$PROXY_PID"
 
 # a part fails: the upload is aborted, retried, the message left to come back
-# (a fresh queue: the long poll the last worker had in flight when stopped
-# may still take a message sent now, as SQS may)
+# (a fresh queue, so that this part starts from an empty one)
 w_queues 5
 proxy_start 2
 read -r id sub < <(w_video "$big")

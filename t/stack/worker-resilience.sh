@@ -4,6 +4,8 @@
 #   - SIGTERM during a job: the message is released at once (visibility 0),
 #     the video goes back to 'queued', the worker exits 0, and another
 #     worker completes it;
+#   - SIGTERM during an idle long poll: the poll is not abandoned, what it
+#     brings is released and nothing sent later is lost to it;
 #   - a message that always fails transiently ends in the dead-letter
 #     queue, retried inside the job first, the video left 'queued' with
 #     the last transient error in its error column;
@@ -79,6 +81,48 @@ kill -TERM "$pid"; wait "$pid"; rc=$?
 is "SIGTERM+grace: exit status 0" "$rc" 0
 is "SIGTERM+grace: the running job finished" "$(w_status "$id")" done
 is "SIGTERM+grace: its message deleted" "$(w_count "$VIDSTREAM_QUEUE_URL")" 0
+
+# --- SIGTERM during an idle long poll: no message goes astray ----------------
+# SQS keeps a long poll alive after its client hangs up and may hand the
+# next message to the dead connection, where it stays invisible for the
+# whole visibility timeout. So the worker lets its poll end (within
+# VIDSTREAM_WAIT_TIME) and releases what it brings.
+w_queues 5
+hb=$W_TMP/poll.heartbeat
+read -r id sub < <(w_video "$short")
+read -r id2 sub2 < <(w_video "$short")
+w_start VIDSTREAM_WAIT_TIME=10 VIDSTREAM_VISIBILITY_TIMEOUT=300 \
+    VIDSTREAM_HEARTBEAT_FILE="$hb"
+pid=$W_LAST_PID; log=$W_LAST_LOG
+for i in $(seq 1 100); do [ -e "$hb" ] && break; sleep 0.1; done
+sleep 1                                 # its long poll is in flight
+start=$(date +%s)
+kill -TERM "$pid"
+sleep 0.3
+w_send "$(w_job_body "$id" "$sub")"     # the poll in flight gets it
+wait "$pid"; rc=$?
+w_send "$(w_job_body "$id2" "$sub2")"   # after the exit
+is "SIGTERM while polling: exit status 0" "$rc" 0
+check "SIGTERM while polling: exited when the 10 s poll ended" \
+    test $(( $(date +%s) - start )) -le 15
+check "SIGTERM while polling: what the poll brought was released (logged)" \
+    grep -q 'received during shutdown: released' "$log"
+is "SIGTERM while polling: both messages visible (visibility 300 s)" \
+    "$(w_visible "$VIDSTREAM_QUEUE_URL")" 2
+is "SIGTERM while polling: videos untouched" \
+    "$(w_status "$id") $(w_status "$id2")" "queued queued"
+
+# a second signal does not wait for the poll (an operator who insists)
+w_start VIDSTREAM_WAIT_TIME=20 VIDSTREAM_HEARTBEAT_FILE="$hb.2"
+pid=$W_LAST_PID
+for i in $(seq 1 100); do [ -e "$hb.2" ] && break; sleep 0.1; done
+sleep 1
+start=$(date +%s)
+kill -TERM "$pid"; sleep 0.5; kill -TERM "$pid" 2>/dev/null
+wait "$pid"; rc=$?
+is "second SIGTERM: exit status 0" "$rc" 0
+check "second SIGTERM: the 20 s poll abandoned (exited within 10 s)" \
+    test $(( $(date +%s) - start )) -le 10
 
 # --- always transient: the DLQ ------------------------------------------------
 w_queues 3

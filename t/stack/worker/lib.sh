@@ -11,8 +11,16 @@ W_PIDS=()
 W_OWN_STACK=0
 
 w_cleanup() {
-    local p
+    local p f
     for p in "${W_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+    # a failure: the workers' logs say why (CI keeps only our output)
+    if [ "${t_failed:-0}" -gt 0 ]; then
+        for f in "$W_TMP"/worker.*.log; do
+            [ -e "$f" ] || continue
+            echo "# --- $f (last 60 lines)" >&2
+            tail -n 60 "$f" | sed 's/^/# /' >&2
+        done
+    fi
     if [ "$W_OWN_STACK" = 1 ]; then
         RUN_DIR=$W_TMP/stack bash "$TOP/scripts/stack.sh" down >/dev/null 2>&1
     fi
