@@ -9,8 +9,9 @@
 # less than requests/s do.  The verified-token cache is on, as in the
 # sample configuration (vidstream_jwt_cache).
 #
-# Needs the stack's environment (scripts/test.sh exports it, or
-# `set -a; . .run/stack.env`) and the built module:
+# Uses the stack of the environment when there is one (VIDSTREAM_DATABASE_URL
+# set, e.g. `set -a; . .run/stack.env`), else starts a throwaway one
+# (PostgreSQL, S3, SQS; no nginx, no worker) and stops it at the end.
 #   MODULE=build/ngx_http_vidstream_module.so bash bench/api.sh
 set -euo pipefail
 
@@ -18,15 +19,25 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 module=${MODULE:-${TEST_NGINX_LOAD_MODULES:-$top/build/ngx_http_vidstream_module.so}}
 dur=${BENCH_DURATION:-10s}
 conns=${BENCH_CONNECTIONS:-64}
-: "${VIDSTREAM_DATABASE_URL:?run with the stack environment}"
 
 dir=$(mktemp -d /tmp/vidstream-bench-api.XXXXXX)
 pid=
+own_stack=
 cleanup() {
     [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+    [ -n "$own_stack" ] && RUN_DIR=$own_stack bash "$top/scripts/stack.sh" down >/dev/null 2>&1
     rm -rf "$dir"
 }
 trap cleanup EXIT
+
+if [ -z "${VIDSTREAM_DATABASE_URL:-}" ]; then
+    own_stack=$dir/stack
+    RUN_DIR=$own_stack STACK_NGINX=0 STACK_WORKER=0 bash "$top/scripts/stack.sh" up >/dev/null
+    set -a
+    # shellcheck disable=SC1091
+    . "$own_stack/stack.env"
+    set +a
+fi
 
 port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 sub="bench-$$"
