@@ -29,13 +29,14 @@ debs=(
 # release that runs on Node 20).
 npm_pkgs=(fauxqs@1.9.2 s3rver@3.7.1)
 
+# As root, runs the command; otherwise collects it, and the script ends by
+# printing every command a root user must run, then fails.
+root_cmds=()
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then
         "$@"
     else
-        echo "deps: not root; run as root:" >&2
-        printf '  %q' "$@" >&2; echo >&2
-        return 1
+        root_cmds+=("$(printf '%q ' "$@")")
     fi
 }
 
@@ -88,7 +89,7 @@ if ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then
     apt-get "${apt_opts[@]}" update -qq
     (cd "$apt_dir/debs" && apt-get "${apt_opts[@]}" download libtest-nginx-perl)
     as_root dpkg -i "$apt_dir"/debs/libtest-nginx-perl_*.deb >/dev/null
-    perl -MTest::Nginx::Socket -e1
+    [ ${#root_cmds[@]} -gt 0 ] || perl -MTest::Nginx::Socket -e1
 fi
 
 # nginx's own full source tree, the version Debian ships (for reading, for
@@ -127,4 +128,9 @@ if [ $need_npm -eq 1 ]; then
         "${npm_pkgs[@]}" >/dev/null)
 fi
 
+if [ ${#root_cmds[@]} -gt 0 ]; then
+    echo "deps: not root; run these as root, then run make deps again:" >&2
+    printf '  %s\n' "${root_cmds[@]}" >&2
+    exit 1
+fi
 echo "deps: ok"
