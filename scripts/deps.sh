@@ -52,6 +52,19 @@ debian_mirror() {
     echo "${m:-http://deb.debian.org/debian}"
 }
 
+# private_apt DIR LINE: an apt configuration of its own in DIR with the one
+# sources line LINE, for `apt-get "${apt_opts[@]}" …`; the system's sources
+# and lists are never touched.
+private_apt() {
+    mkdir -p "$1/lists/partial" "$1/debs"
+    echo "$2" > "$1/sources.list"
+    apt_opts=(-o Dir::Etc::SourceList="$1/sources.list"
+              -o Dir::Etc::SourceParts=/dev/null
+              -o Dir::State::Lists="$1/lists"
+              -o Dir::Cache::Archives="$1/debs"
+              -o APT::Sandbox::User=root)
+}
+
 missing=()
 for p in "${debs[@]}"; do
     # nodejs may come from another source than Debian (nodesource); accept
@@ -76,16 +89,9 @@ fi
 
 # Test::Nginx: libtest-nginx-perl (arch: all) from Debian unstable.
 if ! perl -MTest::Nginx::Socket -e1 2>/dev/null; then
-    mirror=$(debian_mirror)
     apt_dir="$deps_dir/apt-sid"
-    mkdir -p "$apt_dir/lists/partial" "$apt_dir/debs"
-    echo "deb $mirror sid main" > "$apt_dir/sources.list"
-    apt_opts=(-o Dir::Etc::SourceList="$apt_dir/sources.list"
-              -o Dir::Etc::SourceParts=/dev/null
-              -o Dir::State::Lists="$apt_dir/lists"
-              -o Dir::Cache::Archives="$apt_dir/debs"
-              -o APT::Sandbox::User=root)
-    echo "deps: fetching libtest-nginx-perl from Debian unstable ($mirror)"
+    private_apt "$apt_dir" "deb $(debian_mirror) sid main"
+    echo "deps: fetching libtest-nginx-perl from Debian unstable"
     apt-get "${apt_opts[@]}" update -qq
     (cd "$apt_dir/debs" && apt-get "${apt_opts[@]}" download libtest-nginx-perl)
     as_root dpkg -i "$apt_dir"/debs/libtest-nginx-perl_*.deb >/dev/null
@@ -96,19 +102,15 @@ fi
 # `make NGINX_SRC=.deps/nginx-src`, and for the static-build test), through
 # a private deb-src list.
 if [ ! -f "$deps_dir/nginx-src/src/core/nginx.h" ]; then
-    mirror=$(debian_mirror)
     src_dir="$deps_dir/apt-src"
-    mkdir -p "$src_dir/lists/partial" "$src_dir/pkg"
-    echo "deb-src $mirror bookworm main" > "$src_dir/sources.list"
-    src_opts=(-o Dir::Etc::SourceList="$src_dir/sources.list"
-              -o Dir::Etc::SourceParts=/dev/null
-              -o Dir::State::Lists="$src_dir/lists"
-              -o APT::Sandbox::User=root)
-    echo "deps: fetching nginx's source package (deb-src, $mirror)"
-    apt-get "${src_opts[@]}" update -qq
-    (cd "$src_dir/pkg" && apt-get "${src_opts[@]}" source --download-only -qq nginx >/dev/null)
+    private_apt "$src_dir" "deb-src $(debian_mirror) bookworm main"
+    echo "deps: fetching nginx's source package (deb-src)"
+    apt-get "${apt_opts[@]}" update -qq
+    (cd "$src_dir/debs" && apt-get "${apt_opts[@]}" source --download-only -qq nginx >/dev/null)
     rm -rf "$deps_dir/nginx-src"
-    dpkg-source --no-check -x "$(ls "$src_dir"/pkg/nginx_*.dsc | head -n1)" \
+    # apt checked the files against the signed Sources index; --no-check
+    # only skips the .dsc's own signature (the uploader's key)
+    dpkg-source --no-check -x "$(ls "$src_dir"/debs/nginx_*.dsc | head -n1)" \
         "$deps_dir/nginx-src" >/dev/null
 fi
 
