@@ -297,6 +297,7 @@ ngx_http_vidstream_pg_conf_set(ngx_conf_t *cf, ngx_str_t *args,
                 hints.ai_family = AF_UNSPEC;
                 hints.ai_socktype = SOCK_STREAM;
 
+                /* blocking, but at configuration time only */
                 if (getaddrinfo(hp, NULL, &hints, &ai) != 0 || ai == NULL) {
                     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "cannot resolve PostgreSQL host \"%s\"",

@@ -188,7 +188,10 @@ ngx_http_vidstream_redis_conf_set(ngx_conf_t *cf, ngx_str_t *args,
         return "has an invalid URL";
     }
 
-    /* resolve now: hiredis would call getaddrinfo() when connecting */
+    /*
+     * resolve now, at configuration time (blocking is fine here): hiredis
+     * would call getaddrinfo() when connecting, on the request path
+     */
 
     ngx_memcpy(name, host, host_end - host);
     name[host_end - host] = '\0';
