@@ -432,16 +432,56 @@ vs_tc_open_decoder(vs_tc_t *tc, int index, AVCodecContext **out)
 }
 
 
+/*
+ * Links src -> chain -> sink inside graph and configures the graph (the
+ * avfilter_graph_parse_ptr sequence of FFmpeg's transcoding.c).  Returns a
+ * libav error code; *oom is set when the in/out descriptors could not even
+ * be allocated, which callers treat as transient.
+ */
+static int
+vs_tc_link_graph(AVFilterGraph *graph, AVFilterContext *src,
+    AVFilterContext *sink, const char *chain, int *oom)
+{
+    AVFilterInOut  *inputs, *outputs;
+    int             ret;
+
+    *oom = 0;
+    outputs = avfilter_inout_alloc();
+    inputs = avfilter_inout_alloc();
+
+    if (outputs == NULL || inputs == NULL) {
+        *oom = 1;
+        ret = AVERROR(ENOMEM);
+        goto done;
+    }
+
+    outputs->name = av_strdup("in");
+    outputs->filter_ctx = src;
+    inputs->name = av_strdup("out");
+    inputs->filter_ctx = sink;
+
+    ret = avfilter_graph_parse_ptr(graph, chain, &inputs, &outputs, NULL);
+    if (ret >= 0) {
+        ret = avfilter_graph_config(graph, NULL);
+    }
+
+done:
+
+    avfilter_inout_free(&inputs);
+    avfilter_inout_free(&outputs);
+    return ret;
+}
+
+
 /* buffer -> [rotation] -> scale -> [fps] -> format=yuv420p -> buffersink */
 static vs_tc_status_t
 vs_tc_video_graph(vs_tc_t *tc)
 {
     AVStream       *st = tc->ifmt->streams[tc->vin];
-    AVFilterInOut  *inputs = NULL, *outputs = NULL;
     AVRational      fps, sar;
     char            args[512], chain[512], e[128];
     const char     *rotate;
-    int             ret, rw, rh, ow, oh;
+    int             ret, oom, rw, rh, ow, oh;
     vs_tc_status_t  status = VS_TC_PERMANENT;
 
     tc->vgraph = avfilter_graph_alloc();
@@ -499,21 +539,10 @@ vs_tc_video_graph(vs_tc_t *tc)
                  "format=yuv420p", rotate, ow, oh);
     }
 
-    outputs = avfilter_inout_alloc();
-    inputs = avfilter_inout_alloc();
-    if (outputs == NULL || inputs == NULL) {
+    ret = vs_tc_link_graph(tc->vgraph, tc->vsrc, tc->vsink, chain, &oom);
+    if (oom) {
         VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
         goto done;
-    }
-
-    outputs->name = av_strdup("in");
-    outputs->filter_ctx = tc->vsrc;
-    inputs->name = av_strdup("out");
-    inputs->filter_ctx = tc->vsink;
-
-    ret = avfilter_graph_parse_ptr(tc->vgraph, chain, &inputs, &outputs, NULL);
-    if (ret >= 0) {
-        ret = avfilter_graph_config(tc->vgraph, NULL);
     }
     if (ret < 0) {
         VS_TC_FAIL(tc, VS_TC_PERMANENT, "video filter graph \"%s\": %s",
@@ -525,8 +554,6 @@ vs_tc_video_graph(vs_tc_t *tc)
 
 done:
 
-    avfilter_inout_free(&inputs);
-    avfilter_inout_free(&outputs);
     return status;
 }
 
@@ -629,10 +656,9 @@ vs_tc_open_audio(vs_tc_t *tc)
 {
     const AVCodec       *codec;
     AVCodecContext      *enc;
-    AVFilterInOut       *inputs = NULL, *outputs = NULL;
     AVChannelLayout      in_layout = { 0 };
     char                 args[512], layout[128], chain[256], e[128];
-    int                  ret, rate;
+    int                  ret, oom, rate;
     vs_tc_status_t       status = VS_TC_PERMANENT;
 
     codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
@@ -721,21 +747,10 @@ vs_tc_open_audio(vs_tc_t *tc)
              "channel_layouts=%s", rate, rate,
              enc->ch_layout.nb_channels == 1 ? "mono" : "stereo");
 
-    outputs = avfilter_inout_alloc();
-    inputs = avfilter_inout_alloc();
-    if (outputs == NULL || inputs == NULL) {
+    ret = vs_tc_link_graph(tc->agraph, tc->asrc, tc->asink, chain, &oom);
+    if (oom) {
         VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
         goto done;
-    }
-
-    outputs->name = av_strdup("in");
-    outputs->filter_ctx = tc->asrc;
-    inputs->name = av_strdup("out");
-    inputs->filter_ctx = tc->asink;
-
-    ret = avfilter_graph_parse_ptr(tc->agraph, chain, &inputs, &outputs, NULL);
-    if (ret >= 0) {
-        ret = avfilter_graph_config(tc->agraph, NULL);
     }
     if (ret < 0) {
         VS_TC_FAIL(tc, VS_TC_PERMANENT, "audio filter graph: %s",
@@ -748,8 +763,6 @@ vs_tc_open_audio(vs_tc_t *tc)
 
 done:
 
-    avfilter_inout_free(&inputs);
-    avfilter_inout_free(&outputs);
     return status;
 }
 
