@@ -90,6 +90,15 @@ $(BUILD)/t/%: t/unit/%.c $(LIB_A) $(wildcard t/unit/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(VS_CFLAGS) -It/unit -o $@ $< $(LIB_A) $(VS_LIBS)
 
+# the token parser and RS256 verification are pure C inside the module
+JWT_SRC     := ngx_vidstream_module/src/ngx_http_vidstream_jwt.c
+$(BUILD)/t/test_jwt: t/unit/test_jwt.c $(JWT_SRC) \
+                     ngx_vidstream_module/src/ngx_http_vidstream_jwt.h \
+                     $(LIB_A) $(wildcard t/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(VS_CFLAGS) -It/unit -Ingx_vidstream_module/src -o $@ $< \
+	    $(JWT_SRC) $(LIB_A) $(VS_LIBS)
+
 $(BUILD)/bench/%: bench/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(VS_CFLAGS) -o $@ $< $(LIB_A) $(VS_LIBS)

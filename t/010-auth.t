@@ -56,6 +56,11 @@ our $rs384_jwk = tok(key => 'k2', kid => 'rs384');
 our $short_key = tok(key => 'k2', kid => 'short');
 our $crit = tok(header => { crit => ['exp'] });
 our $no_kid = VidstreamJWT::token(header => { kid => undef });
+# claims of every JSON type, read back through the claim variables
+our $typed = tok(claims => { admin => JSON::PP::true(), level => -3,
+                             ratio => 0.5, groups => ['a', 'b'], gone => undef,
+                             city => "caf\xc3\xa9",
+                             quote => "say \"hi\"\\/" });
 
 # tampering: a changed payload under the original signature, and a
 # signature with one bit flipped
@@ -682,3 +687,63 @@ X-User: []
 --- error_code: 400
 --- no_error_log
 vidstream auth
+
+
+
+=== TEST 54: claim variables: strings decoded, integers and booleans as JSON text, other types not found
+--- config
+    location = /t {
+        vidstream_auth on;
+        vidstream_health upload;
+        add_header X-Claims "$vidstream_jwt_claim_admin|$vidstream_jwt_claim_level|[$vidstream_jwt_claim_ratio]|[$vidstream_jwt_claim_groups]|[$vidstream_jwt_claim_gone]|$vidstream_jwt_claim_city|$vidstream_jwt_claim_quote";
+    }
+--- more_headers eval
+"Authorization: Bearer $::typed"
+--- response_headers_like
+X-Claims: ^true\|-3\|\[\]\|\[\]\|\[\]\|caf\xc3\xa9\|say "hi"\\/$
+
+
+
+=== TEST 55: a token answered from the cache exposes the same claims
+--- config
+    location = /t {
+        vidstream_auth on;
+        vidstream_jwt_cache zone=claims:1m;
+        vidstream_health upload;
+        add_header X-Claims "$vidstream_user $vidstream_jwt_claim_username $vidstream_jwt_claim_level";
+    }
+--- log_level: debug
+--- init
+# the first request verifies the token and caches it
+# (nginx may still be starting, under valgrind especially)
+use IO::Socket::INET;
+my $c;
+for (1 .. 100) {
+    $c = IO::Socket::INET->new("127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}")
+        and last;
+    select undef, undef, undef, 0.1;
+}
+die "connect: $!" unless $c;
+print $c "GET /t HTTP/1.0\r\nHost: localhost\r\nAuthorization: Bearer $::typed\r\n\r\n";
+my $status = <$c>;
+die "warming request: $status" unless $status =~ / 200 /;
+close $c;
+--- more_headers eval
+"Authorization: Bearer $::typed"
+--- response_headers_like eval
+"X-Claims: ^$VidstreamJWT::SUB alice -3\$"
+--- grep_error_log eval
+qr/token accepted from cache|token verified/
+--- grep_error_log_out
+token verified
+token accepted from cache
+
+
+
+=== TEST 56: a leeway of more than a day is refused at startup
+--- config
+    vidstream_jwt_leeway 2d;
+    location = /t { vidstream_auth on; vidstream_health upload; }
+--- must_die
+--- error_log
+vidstream_jwt_leeway must not exceed 1d

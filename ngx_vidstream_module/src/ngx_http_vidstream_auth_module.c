@@ -31,6 +31,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include <jwt.h>
 #include <openssl/evp.h>
 
 #include "ngx_http_vidstream.h"
@@ -70,7 +71,7 @@ typedef struct {
     ngx_http_vidstream_jwks_waiter_t   fetch;      /* keys for this request */
     ngx_str_t                          sub;
     ngx_str_t                          payload;    /* decoded, for claims */
-    json_t                            *claims;     /* parsed on demand */
+    jwt_t                             *claims;     /* libjwt, on demand */
     unsigned                           authenticated:1;
     unsigned                           cleanup:1;
 } ngx_http_vidstream_auth_ctx_t;
@@ -90,13 +91,13 @@ static ngx_int_t ngx_http_vidstream_auth_token(ngx_http_request_t *r,
 static ngx_uint_t ngx_http_vidstream_auth_preflight(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vidstream_auth_digest(
     ngx_http_vidstream_auth_loc_conf_t *alcf, ngx_str_t *token,
-    u_char *digest);
+    u_char *signed_digest, u_char *key);
 
 static ngx_int_t ngx_http_vidstream_user_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_vidstream_claim_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
-static void ngx_http_vidstream_auth_json_cleanup(void *data);
+static void ngx_http_vidstream_auth_claims_cleanup(void *data);
 
 static char *ngx_http_vidstream_jwt_client_id(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
@@ -347,7 +348,9 @@ ngx_http_vidstream_auth_verify(ngx_http_request_t *r,
 {
     time_t                            now;
     u_char                            digest[NGX_HTTP_VIDSTREAM_JWT_DIGEST_LEN];
+    u_char                            signed_digest[32];
     ngx_int_t                         rc;
+    ngx_uint_t                        hashed;
     const char                       *why;
     ngx_http_vidstream_jwt_t          jwt;
     const ngx_http_vidstream_jwk_t   *key;
@@ -389,13 +392,21 @@ again:
 
     /* a token verified before: the expiry is checked, the signature not */
 
+    hashed = 0;
+
     if (alcf->cache) {
-        if (ngx_http_vidstream_auth_digest(alcf, token, digest) != NGX_OK) {
+        rc = ngx_http_vidstream_auth_digest(alcf, token, signed_digest,
+                                            digest);
+        if (rc == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        rc = ngx_http_vidstream_jwt_cache_get(alcf->cache, digest, now,
-                                              alcf->leeway, r->pool, &entry);
+        hashed = (rc == NGX_OK);
+
+        rc = hashed ? ngx_http_vidstream_jwt_cache_get(alcf->cache, digest,
+                                                       now, alcf->leeway,
+                                                       r->pool, &entry)
+                    : NGX_DECLINED;
         if (rc == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -426,21 +437,17 @@ again:
                                      &why)
         != 0)
     {
-        ngx_http_vidstream_jwt_free(&jwt);
         return ngx_http_vidstream_auth_reject(r, why);
     }
 
     /* the algorithm is pinned: nothing else gets near a key */
     if (ngx_strcmp(jwt.alg, "RS256") != 0) {
-        ngx_http_vidstream_jwt_free(&jwt);
         return ngx_http_vidstream_auth_reject(r, "unsupported alg");
     }
 
     key = ngx_http_vidstream_jwks_find(state->jwks, jwt.kid);
 
     if (key == NULL) {
-        ngx_http_vidstream_jwt_free(&jwt);
-
         if (!ctx->fetch.refetched
             && (state->fetcher != NULL
                 || ngx_http_vidstream_auth_may_fetch(alcf, ctx, now)))
@@ -459,11 +466,17 @@ again:
         return ngx_http_vidstream_auth_reject(r, "unknown kid");
     }
 
-    if (!ngx_http_vidstream_jwt_verify_rs256(key, token->data,
-                                             jwt.signed_len, jwt.sig,
+    if (!hashed
+        && ngx_http_vidstream_jwt_sha256(token->data, jwt.signed_len,
+                                         signed_digest)
+           != 0)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (!ngx_http_vidstream_jwt_verify_rs256(key, signed_digest, jwt.sig,
                                              jwt.sig_len))
     {
-        ngx_http_vidstream_jwt_free(&jwt);
         return ngx_http_vidstream_auth_reject(r, "bad signature");
     }
 
@@ -475,14 +488,12 @@ again:
     policy.now = now;
 
     if (ngx_http_vidstream_jwt_check_claims(&jwt, &policy, &why) != 0) {
-        ngx_http_vidstream_jwt_free(&jwt);
         return ngx_http_vidstream_auth_reject(r, why);
     }
 
     ctx->sub.len = jwt.sub_len;
     ctx->sub.data = ngx_pnalloc(r->pool, jwt.sub_len + jwt.payload_len);
     if (ctx->sub.data == NULL) {
-        ngx_http_vidstream_jwt_free(&jwt);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -501,8 +512,6 @@ again:
 
         ngx_http_vidstream_jwt_cache_put(alcf->cache, digest, now, &entry);
     }
-
-    ngx_http_vidstream_jwt_free(&jwt);
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "vidstream auth: token verified");
@@ -702,27 +711,50 @@ ngx_http_vidstream_auth_preflight(ngx_http_request_t *r)
 }
 
 
-/* the cache key: SHA-256 of the location's policy digest and the token */
+/*
+ * The cache key of a token: SHA-256 over the SHA-256 of its signed part
+ * (header.payload, what the signature covers), the location's policy
+ * digest, and the rest of the token (".signature").  The first digest is
+ * what a verification needs, so a cache miss hashes the token once, not
+ * twice.  NGX_DECLINED: not a token with a signed part (parsing says why).
+ */
 static ngx_int_t
 ngx_http_vidstream_auth_digest(ngx_http_vidstream_auth_loc_conf_t *alcf,
-    ngx_str_t *token, u_char *digest)
+    ngx_str_t *token, u_char *signed_digest, u_char *key)
 {
-    unsigned int  len;
+    u_char  *dot, *p;
+    size_t   signed_len, rest;
+    u_char   buf[2 * NGX_HTTP_VIDSTREAM_JWT_DIGEST_LEN
+                 + NGX_HTTP_VIDSTREAM_JWT_MAX_LEN];
 
-    if (ngx_http_vidstream_auth_md == NULL) {
-        ngx_http_vidstream_auth_md = EVP_MD_CTX_new();
-        if (ngx_http_vidstream_auth_md == NULL) {
-            return NGX_ERROR;
-        }
+    if (token->len > NGX_HTTP_VIDSTREAM_JWT_MAX_LEN) {
+        return NGX_DECLINED;
     }
 
-    if (EVP_DigestInit_ex(ngx_http_vidstream_auth_md, EVP_sha256(), NULL) != 1
-        || EVP_DigestUpdate(ngx_http_vidstream_auth_md, alcf->policy,
-                            sizeof(alcf->policy)) != 1
-        || EVP_DigestUpdate(ngx_http_vidstream_auth_md, token->data,
-                            token->len) != 1
-        || EVP_DigestFinal_ex(ngx_http_vidstream_auth_md, digest, &len) != 1)
+    dot = ngx_strlchr(token->data, token->data + token->len, '.');
+    if (dot == NULL) {
+        return NGX_DECLINED;
+    }
+
+    dot = ngx_strlchr(dot + 1, token->data + token->len, '.');
+    if (dot == NULL) {
+        return NGX_DECLINED;
+    }
+
+    signed_len = dot - token->data;
+    rest = token->len - signed_len;
+
+    if (ngx_http_vidstream_jwt_sha256(token->data, signed_len, signed_digest)
+        != 0)
     {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(buf, signed_digest, NGX_HTTP_VIDSTREAM_JWT_DIGEST_LEN);
+    p = ngx_cpymem(p, alcf->policy, sizeof(alcf->policy));
+    p = ngx_cpymem(p, dot, rest);
+
+    if (ngx_http_vidstream_jwt_sha256(buf, p - buf, key) != 0) {
         return NGX_ERROR;
     }
 
@@ -768,16 +800,27 @@ ngx_http_vidstream_user_variable(ngx_http_request_t *r,
 }
 
 
+/*
+ * $vidstream_jwt_claim_<name>: a string claim as is, an integer or boolean
+ * claim as its JSON text; anything else is not found.
+ *
+ * The claims are decoded by libjwt's grant API from the payload that was
+ * verified (or cached) for this request.  That is all the module asks of
+ * libjwt: it never calls jwt_decode(), which in 1.10 takes a key and lets
+ * the token's header pick the algorithm, and never hands libjwt a key, so
+ * there is nothing an algorithm confusion could use (t/stack/libjwt-usage.sh
+ * checks the .so's imports).
+ */
 static ngx_int_t
 ngx_http_vidstream_claim_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data)
 {
     ngx_str_t                      *name = (ngx_str_t *) data;
 
-    u_char                         *key, *p;
-    size_t                          len;
-    json_t                         *claim;
-    json_error_t                    error;
+    u_char                         *key, *p, *text;
+    size_t                          len, i;
+    char                           *json;
+    const char                     *str;
     ngx_pool_cleanup_t             *cln;
     ngx_http_vidstream_auth_ctx_t  *ctx;
 
@@ -792,19 +835,29 @@ ngx_http_vidstream_claim_variable(ngx_http_request_t *r,
 
     if (ctx->claims == NULL) {
         cln = ngx_pool_cleanup_add(r->main->pool, 0);
-        if (cln == NULL) {
+        text = ngx_pnalloc(r->pool, ctx->payload.len + 1);
+
+        if (cln == NULL || text == NULL) {
             return NGX_ERROR;
         }
 
-        ctx->claims = json_loadb((char *) ctx->payload.data, ctx->payload.len,
-                                 0, &error);
-        if (ctx->claims == NULL) {
+        *ngx_cpymem(text, ctx->payload.data, ctx->payload.len) = '\0';
+
+        if (jwt_new(&ctx->claims) != 0) {
+            ctx->claims = NULL;
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_vidstream_auth_claims_cleanup;
+        cln->data = ctx->claims;
+
+        if (jwt_add_grants_json(ctx->claims, (char *) text) != 0) {
+            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                          "vidstream auth: libjwt could not read the claims "
+                          "of a verified token");
             v->not_found = 1;
             return NGX_OK;
         }
-
-        cln->handler = ngx_http_vidstream_auth_json_cleanup;
-        cln->data = ctx->claims;
     }
 
     len = name->len - (sizeof(NGX_HTTP_VIDSTREAM_CLAIM_PREFIX) - 1);
@@ -818,30 +871,51 @@ ngx_http_vidstream_claim_variable(ngx_http_request_t *r,
                len);
     key[len] = '\0';
 
-    claim = json_object_get(ctx->claims, (char *) key);
+    str = jwt_get_grant(ctx->claims, (char *) key);
 
-    if (json_is_string(claim)) {
-        v->len = json_string_length(claim);
-        v->data = (u_char *) json_string_value(claim);
+    if (str != NULL) {
+        v->len = ngx_strlen(str);
+        v->data = (u_char *) str;
+        goto found;
+    }
 
-    } else if (json_is_integer(claim)) {
-        p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
+    /* not a string: the JSON text of the value, if there is one */
 
-        v->len = ngx_sprintf(p, "%L", (int64_t) json_integer_value(claim))
-                 - p;
-        v->data = p;
-
-    } else if (json_is_boolean(claim)) {
-        v->len = json_is_true(claim) ? 4 : 5;
-        v->data = (u_char *) (json_is_true(claim) ? "true" : "false");
-
-    } else {
+    json = jwt_get_grants_json(ctx->claims, (char *) key);
+    if (json == NULL) {
         v->not_found = 1;
         return NGX_OK;
     }
+
+    len = ngx_strlen(json);
+
+    for (i = (json[0] == '-'); i < len; i++) {
+        if (json[i] < '0' || json[i] > '9') {
+            break;
+        }
+    }
+
+    if (!((i == len && len > (size_t) (json[0] == '-'))
+          || ngx_strcmp(json, "true") == 0 || ngx_strcmp(json, "false") == 0))
+    {
+        free(json);
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        free(json);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, json, len);
+    free(json);
+
+    v->len = len;
+    v->data = p;
+
+found:
 
     v->valid = 1;
     v->no_cacheable = 0;
@@ -852,9 +926,9 @@ ngx_http_vidstream_claim_variable(ngx_http_request_t *r,
 
 
 static void
-ngx_http_vidstream_auth_json_cleanup(void *data)
+ngx_http_vidstream_auth_claims_cleanup(void *data)
 {
-    json_decref(data);
+    jwt_free(data);
 }
 
 
@@ -1077,6 +1151,14 @@ ngx_http_vidstream_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_uint_value(conf->token_use, prev->token_use,
                               NGX_HTTP_VIDSTREAM_TOKEN_ACCESS);
     ngx_conf_merge_sec_value(conf->leeway, prev->leeway, 30);
+
+    /* clock skew is seconds to minutes; a day is already absurd */
+    if (conf->leeway > 86400) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "vidstream_jwt_leeway must not exceed 1d");
+        return NGX_CONF_ERROR;
+    }
+
     ngx_conf_merge_sec_value(conf->refresh, prev->refresh, 3600);
     ngx_conf_merge_sec_value(conf->min_refetch, prev->min_refetch, 30);
     ngx_conf_merge_uint_value(conf->jwks, prev->jwks, NGX_CONF_UNSET_UINT);

@@ -3,10 +3,11 @@
  * ngx_http_vidstream_jwt: JWT (JWS compact, RS256) parsing, JWKS parsing
  * and RS256 verification.
  *
- * Pure C on jansson and OpenSSL, no nginx types, so that the fuzz target
- * (fuzz/fuzz_jwt.c) links it alone.  Nothing here chooses an algorithm from
- * its input: the caller pins RS256, keys are RSA keys built from a JWKS once,
- * and the only verification offered is RSASSA-PKCS1-v1_5 with SHA-256.
+ * Pure C on OpenSSL (and jansson for JWKS documents), no nginx types, so
+ * that the fuzz target and the unit tests link it alone.  Nothing here
+ * chooses an algorithm from its input: the caller pins RS256, keys are RSA
+ * keys built from a JWKS once, and the only verification offered is
+ * RSASSA-PKCS1-v1_5 with SHA-256.
  */
 
 #ifndef _NGX_HTTP_VIDSTREAM_JWT_H_INCLUDED_
@@ -17,7 +18,7 @@
 #include <stdint.h>
 #include <time.h>
 #include <jansson.h>
-#include <openssl/evp.h>
+#include <openssl/bn.h>
 
 
 /* longer tokens are rejected before any decoding (Cognito's are ~1 KiB) */
@@ -26,8 +27,23 @@
 #define NGX_HTTP_VIDSTREAM_JWKS_MAX_KEYS 64
 #define NGX_HTTP_VIDSTREAM_JWKS_MAX_LEN  (1024 * 1024)
 #define NGX_HTTP_VIDSTREAM_SUB_MAX_LEN   255
+/* moduli of 2048 to 8192 bits are accepted */
+#define NGX_HTTP_VIDSTREAM_RSA_MIN_BITS  2048
+#define NGX_HTTP_VIDSTREAM_RSA_MAX_BITS  8192
+#define NGX_HTTP_VIDSTREAM_RSA_MAX_BYTES (NGX_HTTP_VIDSTREAM_RSA_MAX_BITS / 8)
 
 
+/* at most this many strings of an "aud" array are kept (more: rejected) */
+#define NGX_HTTP_VIDSTREAM_JWT_MAX_AUD   16
+/* decoded header + payload + signature of the longest token accepted */
+#define NGX_HTTP_VIDSTREAM_JWT_RAW_LEN   (NGX_HTTP_VIDSTREAM_JWT_MAX_LEN / 4 * 3 + 8)
+
+
+/*
+ * A parsed token.  Everything points into the two buffers inside the
+ * structure, so parsing allocates nothing; the structure is ~12 KiB and
+ * meant for the stack.
+ */
 typedef struct {
     const char     *alg;            /* header "alg" (NUL-terminated) */
     const char     *kid;            /* header "kid" */
@@ -36,7 +52,7 @@ typedef struct {
     unsigned char  *sig;            /* decoded signature */
     size_t          sig_len;
 
-    char           *payload_text;   /* decoded payload JSON */
+    char           *payload_text;   /* decoded payload JSON, NUL-terminated */
     size_t          payload_len;
 
     const char     *sub;            /* claims, NULL when absent */
@@ -44,7 +60,8 @@ typedef struct {
     const char     *iss;
     const char     *token_use;
     const char     *client_id;
-    json_t         *aud;            /* string or array, borrowed */
+    const char     *aud[NGX_HTTP_VIDSTREAM_JWT_MAX_AUD];  /* the strings */
+    size_t          naud;
 
     int64_t         exp;
     int64_t         nbf;
@@ -52,9 +69,12 @@ typedef struct {
     unsigned        has_exp:1;
     unsigned        has_nbf:1;
     unsigned        has_iat:1;
+    unsigned        has_aud:1;
 
-    json_t         *header;         /* owned */
-    json_t         *payload;        /* owned */
+    /* header JSON, NUL, payload JSON, NUL, signature */
+    unsigned char   raw[NGX_HTTP_VIDSTREAM_JWT_RAW_LEN];
+    /* the decoded JSON strings (keys and values), NUL-terminated */
+    unsigned char   strings[NGX_HTTP_VIDSTREAM_JWT_RAW_LEN];
 } ngx_http_vidstream_jwt_t;
 
 
@@ -75,9 +95,11 @@ typedef struct {
     char           *kid;
     /* SHA-256 of n and e: tells a re-published kid with a new key apart */
     unsigned char   thumb[NGX_HTTP_VIDSTREAM_JWK_THUMB_LEN];
-    EVP_PKEY       *pkey;
-    /* initialised once for RS256 verification: PKCS#1 v1.5, SHA-256 */
-    EVP_PKEY_CTX   *verify;
+    /* the public key, and n's Montgomery context, computed once */
+    BIGNUM         *n;
+    BIGNUM         *e;
+    BN_MONT_CTX    *mont;
+    size_t          n_len;          /* bytes of n: the signature length */
 } ngx_http_vidstream_jwk_t;
 
 
@@ -102,24 +124,34 @@ long ngx_http_vidstream_b64url_decode(unsigned char *out, const char *in,
 
 /*
  * Splits and decodes a compact JWS: three base64url segments, header and
- * payload JSON objects (duplicate keys rejected), the registered claims the
- * module uses extracted with their types checked.  Verifies nothing.
+ * payload JSON objects, the registered claims the module uses extracted
+ * with their types checked.  Verifies nothing.  The JSON is read by a
+ * strict RFC 8259 scanner of our own that accepts what jansson's
+ * json_loadb(JSON_REJECT_DUPLICATES) accepts (the fuzz target checks the
+ * two against each other), except values nested more than 32 levels below
+ * the top-level object, objects of more than 128 members (512 across the
+ * objects open at once), "aud" arrays of more than 16 strings and raw NUL
+ * bytes, which it refuses.  Dates (exp, nbf, iat) must be within +-1e15.
+ * Allocates nothing.
  * Returns 0, or -1 with *why set to a short static reason safe to quote.
- * jwt must be released with ngx_http_vidstream_jwt_free() either way.
  */
 int ngx_http_vidstream_jwt_parse(ngx_http_vidstream_jwt_t *jwt,
     const char *token, size_t len, const char **why);
-
-void ngx_http_vidstream_jwt_free(ngx_http_vidstream_jwt_t *jwt);
 
 /* The contract's claim rules (CONTRACT.md 2).  0 or -1 with *why set. */
 int ngx_http_vidstream_jwt_check_claims(const ngx_http_vidstream_jwt_t *jwt,
     const ngx_http_vidstream_jwt_policy_t *policy, const char **why);
 
-/* RSASSA-PKCS1-v1_5 SHA-256 over msg with key: 1 valid, 0 invalid. */
+/*
+ * RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 8.2.2) of the SHA-256 digest of
+ * the signed data: 1 valid, 0 invalid (or out of memory).
+ */
 int ngx_http_vidstream_jwt_verify_rs256(const ngx_http_vidstream_jwk_t *key,
-    const unsigned char *msg, size_t msg_len, const unsigned char *sig,
-    size_t sig_len);
+    const unsigned char digest[32], const unsigned char *sig, size_t sig_len);
+
+/* SHA-256 of data into digest: 0, or -1 */
+int ngx_http_vidstream_jwt_sha256(const void *data, size_t len,
+    unsigned char digest[32]);
 
 /*
  * Parses a JWKS document into RSA public keys.  Keys that are not usable
@@ -138,8 +170,8 @@ const ngx_http_vidstream_jwk_t *ngx_http_vidstream_jwks_find(
     const ngx_http_vidstream_jwks_t *jwks, const char *kid);
 
 /*
- * Frees what this file keeps per process (the fetched SHA-256); call it
- * before the code is unloaded.  Everything is fetched again on next use.
+ * Frees what this file keeps per process (the fetched SHA-256, a BN_CTX);
+ * call it before the code is unloaded.  They are made again on next use.
  */
 void ngx_http_vidstream_jwt_cleanup(void);
 
