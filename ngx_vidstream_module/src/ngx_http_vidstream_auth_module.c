@@ -731,12 +731,14 @@ ngx_http_vidstream_auth_digest(ngx_http_vidstream_auth_loc_conf_t *alcf,
         return NGX_DECLINED;
     }
 
-    dot = ngx_strlchr(token->data, token->data + token->len, '.');
+    /* memchr(), not ngx_strlchr(): a byte loop over 1 KiB shows here */
+
+    dot = memchr(token->data, '.', token->len);
     if (dot == NULL) {
         return NGX_DECLINED;
     }
 
-    dot = ngx_strlchr(dot + 1, token->data + token->len, '.');
+    dot = memchr(dot + 1, '.', token->len - (dot + 1 - token->data));
     if (dot == NULL) {
         return NGX_DECLINED;
     }
