@@ -12,6 +12,7 @@
  */
 
 #include <errno.h>
+#include <stddef.h>
 #include <math.h>
 #include <string.h>
 #include <stdlib.h>
@@ -634,6 +635,26 @@ ngx_http_vidstream_json_object(ngx_http_vidstream_json_t *js,
 }
 
 
+/* true, false or null */
+static int
+ngx_http_vidstream_json_literal(ngx_http_vidstream_json_t *js,
+    ngx_http_vidstream_json_value_t *val, const char *word, size_t left)
+{
+    size_t  n;
+
+    n = strlen(word);
+
+    if (left < n || memcmp(js->p, word, n) != 0) {
+        return -1;
+    }
+
+    js->p += n;
+    val->type = NGX_HTTP_VIDSTREAM_JSON_LITERAL;
+
+    return 0;
+}
+
+
 /* aud: the strings of a top-level "aud" array are kept in the token */
 static int
 ngx_http_vidstream_json_array(ngx_http_vidstream_json_t *js, unsigned depth,
@@ -717,31 +738,13 @@ ngx_http_vidstream_json_value(ngx_http_vidstream_json_t *js, unsigned depth,
         return ngx_http_vidstream_json_array(js, depth, aud);
 
     case 't':
-        if (left >= 4 && memcmp(js->p, "true", 4) == 0) {
-            js->p += 4;
-            val->type = NGX_HTTP_VIDSTREAM_JSON_LITERAL;
-            return 0;
-        }
-
-        return -1;
+        return ngx_http_vidstream_json_literal(js, val, "true", left);
 
     case 'f':
-        if (left >= 5 && memcmp(js->p, "false", 5) == 0) {
-            js->p += 5;
-            val->type = NGX_HTTP_VIDSTREAM_JSON_LITERAL;
-            return 0;
-        }
-
-        return -1;
+        return ngx_http_vidstream_json_literal(js, val, "false", left);
 
     case 'n':
-        if (left >= 4 && memcmp(js->p, "null", 4) == 0) {
-            js->p += 4;
-            val->type = NGX_HTTP_VIDSTREAM_JSON_LITERAL;
-            return 0;
-        }
-
-        return -1;
+        return ngx_http_vidstream_json_literal(js, val, "null", left);
 
     default:
         if (*js->p == '-' || (*js->p >= '0' && *js->p <= '9')) {
@@ -940,26 +943,8 @@ ngx_http_vidstream_jwt_parse(ngx_http_vidstream_jwt_t *jwt,
     const char     *d, *d2, *reason;
     unsigned char  *p, *strings;
 
-    jwt->alg = NULL;
-    jwt->kid = NULL;
-    jwt->sig = NULL;
-    jwt->sig_len = 0;
-    jwt->signed_len = 0;
-    jwt->payload_text = NULL;
-    jwt->payload_len = 0;
-    jwt->sub = NULL;
-    jwt->sub_len = 0;
-    jwt->iss = NULL;
-    jwt->token_use = NULL;
-    jwt->client_id = NULL;
-    jwt->naud = 0;
-    jwt->exp = 0;
-    jwt->nbf = 0;
-    jwt->iat = 0;
-    jwt->has_exp = 0;
-    jwt->has_nbf = 0;
-    jwt->has_iat = 0;
-    jwt->has_aud = 0;
+    /* the fields, not the two buffers that follow them */
+    memset(jwt, 0, offsetof(ngx_http_vidstream_jwt_t, raw));
 
     if (len == 0) {
         *why = "empty token";
@@ -1239,7 +1224,7 @@ static const unsigned char  ngx_http_vidstream_sha256_info[19] = {
  * in the same step (e is odd).  It is what RSA_verify() computes, without
  * the per-call contexts and locks of the EVP layers: 11.0 us instead of
  * 13.1 us for RSA-2048 here.  t/unit/test_jwt.c checks it against
- * EVP_PKEY_verify() on random keys, signatures and corruptions of them.
+ * EVP_DigestVerify() on random keys, signatures and corruptions of them.
  */
 int
 ngx_http_vidstream_jwt_verify_rs256(const ngx_http_vidstream_jwk_t *key,
