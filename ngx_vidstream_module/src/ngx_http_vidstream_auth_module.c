@@ -248,7 +248,6 @@ static ngx_http_variable_t  ngx_http_vidstream_auth_vars[] = {
 
 
 /* reused by every token digest of this worker */
-static EVP_MD_CTX                       *ngx_http_vidstream_auth_md;
 
 
 static ngx_int_t
@@ -722,10 +721,9 @@ static ngx_int_t
 ngx_http_vidstream_auth_digest(ngx_http_vidstream_auth_loc_conf_t *alcf,
     ngx_str_t *token, u_char *signed_digest, u_char *key)
 {
-    u_char  *dot, *p;
-    size_t   signed_len, rest;
-    u_char   buf[2 * NGX_HTTP_VIDSTREAM_JWT_DIGEST_LEN
-                 + NGX_HTTP_VIDSTREAM_JWT_MAX_LEN];
+    u_char      *dot;
+    size_t       signed_len, len[3];
+    const void  *data[3];
 
     if (token->len > NGX_HTTP_VIDSTREAM_JWT_MAX_LEN) {
         return NGX_DECLINED;
@@ -744,7 +742,6 @@ ngx_http_vidstream_auth_digest(ngx_http_vidstream_auth_loc_conf_t *alcf,
     }
 
     signed_len = dot - token->data;
-    rest = token->len - signed_len;
 
     if (ngx_http_vidstream_jwt_sha256(token->data, signed_len, signed_digest)
         != 0)
@@ -752,11 +749,14 @@ ngx_http_vidstream_auth_digest(ngx_http_vidstream_auth_loc_conf_t *alcf,
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(buf, signed_digest, NGX_HTTP_VIDSTREAM_JWT_DIGEST_LEN);
-    p = ngx_cpymem(p, alcf->policy, sizeof(alcf->policy));
-    p = ngx_cpymem(p, dot, rest);
+    data[0] = signed_digest;
+    len[0] = NGX_HTTP_VIDSTREAM_JWT_DIGEST_LEN;
+    data[1] = alcf->policy;
+    len[1] = sizeof(alcf->policy);
+    data[2] = dot;
+    len[2] = token->len - signed_len;
 
-    if (ngx_http_vidstream_jwt_sha256(buf, p - buf, key) != 0) {
+    if (ngx_http_vidstream_jwt_sha256v(data, len, 3, key) != 0) {
         return NGX_ERROR;
     }
 
@@ -1237,11 +1237,6 @@ ngx_http_vidstream_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
 static void
 ngx_http_vidstream_auth_crypto_cleanup(void *data)
 {
-    if (ngx_http_vidstream_auth_md) {
-        EVP_MD_CTX_free(ngx_http_vidstream_auth_md);
-        ngx_http_vidstream_auth_md = NULL;
-    }
-
     ngx_http_vidstream_jwt_cleanup();
 }
 

@@ -1156,9 +1156,10 @@ ngx_http_vidstream_jwt_check_claims(const ngx_http_vidstream_jwt_t *jwt,
  * the cold path (and OpenSSL 3.0 loses one such fetch per process when it is
  * left to EVP_PKEY_CTX_set_signature_md() with EVP_sha256())
  */
-static EVP_MD  *ngx_http_vidstream_jwt_md;
-/* temporaries of the RSA verification; nginx workers are single-threaded */
-static BN_CTX  *ngx_http_vidstream_jwt_bn;
+static EVP_MD      *ngx_http_vidstream_jwt_md;
+/* per-process scratch; nginx workers are single-threaded */
+static EVP_MD_CTX  *ngx_http_vidstream_jwt_mdctx;
+static BN_CTX      *ngx_http_vidstream_jwt_bn;
 
 
 static EVP_MD *
@@ -1190,11 +1191,46 @@ ngx_http_vidstream_jwt_sha256(const void *data, size_t len,
 }
 
 
+int
+ngx_http_vidstream_jwt_sha256v(const void *const *data, const size_t *len,
+    size_t n, unsigned char digest[32])
+{
+    size_t       i;
+    EVP_MD      *sha256;
+    EVP_MD_CTX  *md;
+
+    sha256 = ngx_http_vidstream_sha256();
+
+    if (ngx_http_vidstream_jwt_mdctx == NULL) {
+        ngx_http_vidstream_jwt_mdctx = EVP_MD_CTX_new();
+    }
+
+    md = ngx_http_vidstream_jwt_mdctx;
+
+    if (sha256 == NULL || md == NULL
+        || EVP_DigestInit_ex2(md, sha256, NULL) != 1)
+    {
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (EVP_DigestUpdate(md, data[i], len[i]) != 1) {
+            return -1;
+        }
+    }
+
+    return EVP_DigestFinal_ex(md, digest, NULL) == 1 ? 0 : -1;
+}
+
+
 void
 ngx_http_vidstream_jwt_cleanup(void)
 {
     EVP_MD_free(ngx_http_vidstream_jwt_md);
     ngx_http_vidstream_jwt_md = NULL;
+
+    EVP_MD_CTX_free(ngx_http_vidstream_jwt_mdctx);
+    ngx_http_vidstream_jwt_mdctx = NULL;
 
     BN_CTX_free(ngx_http_vidstream_jwt_bn);
     ngx_http_vidstream_jwt_bn = NULL;
@@ -1339,33 +1375,23 @@ static int
 ngx_http_vidstream_jwk_thumb(const unsigned char *n, size_t n_len,
     const unsigned char *e, size_t e_len, unsigned char *thumb)
 {
-    int             rc;
-    EVP_MD         *sha256;
-    EVP_MD_CTX     *md;
-    unsigned char   len[4];
-
-    sha256 = ngx_http_vidstream_sha256();
-    md = EVP_MD_CTX_new();
-
-    if (sha256 == NULL || md == NULL) {
-        EVP_MD_CTX_free(md);
-        return -1;
-    }
+    unsigned char  len[4];
+    const void    *data[3];
+    size_t         sizes[3];
 
     len[0] = (unsigned char) (n_len >> 24);
     len[1] = (unsigned char) (n_len >> 16);
     len[2] = (unsigned char) (n_len >> 8);
     len[3] = (unsigned char) n_len;
 
-    rc = (EVP_DigestInit_ex(md, sha256, NULL) == 1
-          && EVP_DigestUpdate(md, len, sizeof(len)) == 1
-          && EVP_DigestUpdate(md, n, n_len) == 1
-          && EVP_DigestUpdate(md, e, e_len) == 1
-          && EVP_DigestFinal_ex(md, thumb, NULL) == 1) ? 0 : -1;
+    data[0] = len;
+    sizes[0] = sizeof(len);
+    data[1] = n;
+    sizes[1] = n_len;
+    data[2] = e;
+    sizes[2] = e_len;
 
-    EVP_MD_CTX_free(md);
-
-    return rc;
+    return ngx_http_vidstream_jwt_sha256v(data, sizes, 3, thumb);
 }
 
 

@@ -153,6 +153,10 @@ int ngx_http_vidstream_jwt_verify_rs256(const ngx_http_vidstream_jwk_t *key,
 int ngx_http_vidstream_jwt_sha256(const void *data, size_t len,
     unsigned char digest[32]);
 
+/* SHA-256 of the n parts data[i] (len[i] bytes each), in order: 0, or -1 */
+int ngx_http_vidstream_jwt_sha256v(const void *const *data, const size_t *len,
+    size_t n, unsigned char digest[32]);
+
 /*
  * Parses a JWKS document into RSA public keys.  Keys that are not usable
  * for RS256 signatures (kty other than RSA, "use" other than "sig", "alg"

@@ -200,6 +200,7 @@ ngx_http_vidstream_redis_conf_set(ngx_conf_t *cf, ngx_str_t *args,
     hints.ai_family = AF_UNSPEC;
     hints.ai_socktype = SOCK_STREAM;
 
+    /* blocking, but at configuration time only */
     if (getaddrinfo(name, NULL, &hints, &ai) != 0 || ai == NULL) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "cannot resolve Redis host \"%s\"", name);
