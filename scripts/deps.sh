@@ -25,10 +25,6 @@ debs=(
     procps bc time
 )
 
-# Node packages for the local AWS emulators, pinned (fauxqs 1.9.2 is the last
-# release that runs on Node 20).
-npm_pkgs=(fauxqs@1.9.2 s3rver@3.7.1)
-
 # As root, runs the command; otherwise collects it, and the script ends by
 # printing every command a root user must run, then fails.
 root_cmds=()
@@ -114,20 +110,19 @@ if [ ! -f "$deps_dir/nginx-src/src/core/nginx.h" ]; then
         "$deps_dir/nginx-src" >/dev/null
 fi
 
-# Node emulators, project-local.
+# Node packages (the local AWS emulators; fauxqs 1.9.2 is the last release
+# that runs on Node 20), project-local and exactly as scripts/node's lock file
+# says: the registry's newest @aws-sdk releases name versions it does not
+# serve, so a fresh resolution can fail; the lock was resolved with
+# `npm install --before=2026-11-15 --omit-lockfile-registry-resolved`.
 node_dir="$deps_dir/node"
-need_npm=0
-for p in "${npm_pkgs[@]}"; do
-    name=${p%@*}; ver=${p##*@}
-    have=$(node -p "try{require('$node_dir/node_modules/$name/package.json').version}catch(e){''}" 2>/dev/null || true)
-    [ "$have" = "$ver" ] || need_npm=1
-done
-if [ $need_npm -eq 1 ]; then
-    echo "deps: installing ${npm_pkgs[*]} into $node_dir"
+if ! cmp -s "$top"/scripts/node/package-lock.json "$node_dir/package-lock.json" \
+        || [ ! -d "$node_dir/node_modules" ]; then
+    echo "deps: installing the Node packages of scripts/node into $node_dir"
     mkdir -p "$node_dir"
-    [ -f "$node_dir/package.json" ] || echo '{"private":true}' > "$node_dir/package.json"
-    (cd "$node_dir" && npm install --no-audit --no-fund --loglevel=error \
-        "${npm_pkgs[@]}" >/dev/null)
+    cp "$top"/scripts/node/package.json "$top"/scripts/node/package-lock.json "$node_dir/"
+    (cd "$node_dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) \
+        || { rm -f "$node_dir/package-lock.json"; exit 1; }
 fi
 
 if [ ${#root_cmds[@]} -gt 0 ]; then

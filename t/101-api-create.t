@@ -44,7 +44,7 @@ POST /videos
 Location: /videos/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 Content-Type: application/json
 --- response_body_like eval
-qr{^\{"id" : "([0-9a-f-]{36})", "status" : "pending_upload", "filename" : "clip\.mov", "content_type" : "video/quicktime", "size" : 1234, "progress" : 0, "error" : null, "duration_ms" : null, "width" : null, "height" : null, "outputs" : \{"mp4" : false, "thumbnail" : false, "hls" : false\}, "created_at" : "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "updated_at" : "[^"]+Z","upload":\{"method":"PUT","url":"http://127\.0\.0\.1:\d+/[^/]+/input/\Q$::user\E/\1/source\?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=[^"]+&X-Amz-SignedHeaders=content-type%3Bhost&X-Amz-Signature=[0-9a-f]{64}","headers":\{"Content-Type":"video/quicktime"\},"expires_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"\}\}$}s
+qr{^\{"id" : "([0-9a-f-]{36})", "status" : "pending_upload", "filename" : "clip\.mov", "content_type" : "video/quicktime", "size" : 1234, "progress" : 0, "error" : null, "error_code" : null, "duration_ms" : null, "width" : null, "height" : null, "outputs" : \{"mp4" : false, "thumbnail" : false, "hls" : false\}, "created_at" : "\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "updated_at" : "[^"]+Z","upload":\{"method":"PUT","url":"http://127\.0\.0\.1:\d+/[^/]+/input/\Q$::user\E/\1/source\?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=[^"]+&X-Amz-SignedHeaders=content-type%3Bhost&X-Amz-Signature=[0-9a-f]{64}","headers":\{"Content-Type":"video/quicktime"\},"expires_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"\}\}$}s
 --- no_error_log
 [error]
 

@@ -29,8 +29,8 @@ sub pg_stop {
     as_pg("$bin/pg_ctl", '-D', "$pgdir/data", '-m', 'immediate', 'stop');
 }
 pg_start();
-system('psql', "host=127.0.0.1 port=$pgport user=postgres dbname=postgres",
-       '-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', 'sql/001_videos.sql') == 0
+system("bash sql/migrate.sh"
+       . " postgresql://postgres\@127.0.0.1:$pgport/postgres >/dev/null") == 0
     or die "schema failed";
 END { pg_stop() if $pgdir && -e "$pgdir/data/postmaster.pid" }
 

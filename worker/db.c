@@ -3,6 +3,7 @@
  * is parameterised; every transition is guarded in its WHERE clause.
  */
 #include "db.h"
+#include "vs_video.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,17 +288,7 @@ vs_db_video_json(PGconn **conn, const char *url, const char *video_id,
 {
     /* the API's video object (CONTRACT.md section 3) */
     static const char  sql[] =
-        "SELECT json_build_object("
-        " 'id', id, 'status', status, 'filename', filename,"
-        " 'content_type', content_type, 'size', size, 'progress', progress,"
-        " 'error', error, 'duration_ms', duration_ms, 'width', width,"
-        " 'height', height,"
-        " 'outputs', json_build_object('mp4', output_mp4,"
-        "   'thumbnail', output_thumbnail, 'hls', output_hls),"
-        " 'created_at', to_char(created_at AT TIME ZONE 'UTC',"
-        "   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
-        " 'updated_at', to_char(updated_at AT TIME ZONE 'UTC',"
-        "   'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
+        "SELECT " VS_VIDEO_JSON_SQL
         " FROM videos WHERE id = $1::uuid";
 
     const char  *params[1] = { video_id };

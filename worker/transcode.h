@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "vs_video.h"
+
 /* What went wrong, which decides what happens to the queue message. */
 typedef enum {
     VS_TC_OK = 0,
@@ -49,6 +51,8 @@ typedef struct {
     int           height;
     int           has_audio;
     int           remuxed;        /* 1 when the fast path copied streams */
+    vs_error_code_t code;         /* with VS_TC_PERMANENT: why, for
+                                     programs (the video's error_code) */
     char          error[256];     /* a readable reason when not VS_TC_OK */
 } vs_tc_result_t;
 

@@ -30,6 +30,7 @@
 
 #include "vs_job.h"
 #include "vs_util.h"
+#include "vs_video.h"
 
 
 #define NGX_HTTP_VIDSTREAM_UUID_LEN  36
@@ -217,20 +218,8 @@ static ngx_int_t ngx_http_vidstream_api_init_process(ngx_cycle_t *cycle);
 static void ngx_http_vidstream_api_exit_process(ngx_cycle_t *cycle);
 
 
-/*
- * The video object of the contract, built by PostgreSQL (which escapes
- * JSON correctly and for free).
- */
-#define NGX_HTTP_VIDSTREAM_VIDEO_JSON                                         \
-    "json_build_object('id', id, 'status', status, 'filename', filename,"     \
-    " 'content_type', content_type, 'size', size, 'progress', progress,"      \
-    " 'error', error, 'duration_ms', duration_ms, 'width', width,"            \
-    " 'height', height, 'outputs', json_build_object('mp4', output_mp4,"      \
-    " 'thumbnail', output_thumbnail, 'hls', output_hls),"                     \
-    " 'created_at', to_char(created_at AT TIME ZONE 'UTC',"                   \
-    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                                     \
-    " 'updated_at', to_char(updated_at AT TIME ZONE 'UTC',"                   \
-    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
+/* The video object of the contract, built by PostgreSQL (lib). */
+#define NGX_HTTP_VIDSTREAM_VIDEO_JSON  VS_VIDEO_JSON_SQL
 
 
 static ngx_http_vidstream_pg_stmt_t  ngx_http_vidstream_api_stmts[] = {

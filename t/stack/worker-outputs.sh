@@ -207,7 +207,8 @@ else
 import json, sys
 evs = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
 keys = ["id", "status", "filename", "content_type", "size", "progress",
-        "error", "duration_ms", "width", "height", "outputs", "created_at",
+        "error", "error_code", "duration_ms", "width", "height", "outputs",
+        "created_at",
         "updated_at"]
 shape = all(sorted(e) == sorted(keys) and e["id"] == sys.argv[2] for e in evs)
 st = [e["status"] for e in evs]
