@@ -205,6 +205,10 @@ other_bucket = "arn:aws:s3:::someone-else/input/x/y/source"
 table = [
     # (role, policy, action, resource, expected)
     ("edge", edge_p, "s3:PutObject", inp, True),
+    # multipart uploads: ListParts on complete/resume, abort on delete
+    ("edge", edge_p, "s3:ListMultipartUploadParts", inp, True),
+    ("edge", edge_p, "s3:AbortMultipartUpload", inp, True),
+    ("edge", edge_p, "s3:AbortMultipartUpload", outp, False),
     ("edge", edge_p, "s3:GetObject", outp, True),
     ("edge", edge_p, "s3:GetObject", hls, True),
     ("edge", edge_p, "s3:DeleteObject", inp, True),
@@ -232,7 +236,11 @@ table = [
     ("worker", worker_p, "s3:PutObject", inp, False),
     ("worker", worker_p, "s3:DeleteObject", outp, False),
     ("worker", worker_p, "s3:GetObject", other, False),
-    ("worker", worker_p, "sqs:SendMessage", queue_arn, False),
+    # the reconciler re-sends jobs whose send was never confirmed, and
+    # aborts the uploads of videos past the pending lifetime
+    ("worker", worker_p, "sqs:SendMessage", queue_arn, True),
+    ("worker", worker_p, "sqs:SendMessage", dlq_arn, False),
+    ("worker", worker_p, "s3:AbortMultipartUpload", inp, True),
     ("worker", worker_p, "sqs:ReceiveMessage", dlq_arn, False),
     ("worker", worker_p, "sqs:PurgeQueue", queue_arn, False),
     ("operator", oper_p, "sqs:StartMessageMoveTask", dlq_arn, True),
@@ -469,6 +477,26 @@ check(len(sts) == 1 and sts[0].get("Principal") == {"Service": "s3.amazonaws.com
       .get("aws:SourceAccount") == account,
       "the queue policy lets only bucket %s (account %s) send" % (bucket, account),
       sts)
+
+# ---- the bucket: abandoned multipart uploads, browser uploads ------------------
+lc = doc("s3-lifecycle.json") or {}
+aborts = [r for r in lc.get("Rules", []) if r.get("Status") == "Enabled"
+          and r.get("Filter", {}).get("Prefix") == "input/"
+          and "AbortIncompleteMultipartUpload" in r]
+days = aborts[0]["AbortIncompleteMultipartUpload"].get("DaysAfterInitiation", 0) \
+    if aborts else 0
+check(len(aborts) == 1 and days >= 8,
+      "s3-lifecycle.json aborts incomplete uploads under input/ a day after "
+      "the 7-day pending lifetime (the reconciler's safety net)", aborts)
+expire = [r for r in lc.get("Rules", []) if "Expiration" in r]
+check(not expire, "s3-lifecycle.json expires no object", expire)
+cors = (doc("s3-cors.json") or {}).get("CORSRules", [])
+check(len(cors) == 1 and cors[0].get("AllowedMethods") == ["PUT"]
+      and "*" not in cors[0].get("AllowedOrigins", ["*"])
+      and [h.lower() for h in cors[0].get("AllowedHeaders", [])]
+      == ["content-type"],
+      "s3-cors.json lets the web app's origin (no wildcard) PUT with a "
+      "Content-Type, nothing else", cors)
 
 # ---- environment variables read vs documented ---------------------------------------
 srcs = sorted(glob.glob(os.path.join(top, "worker", "*.c")))
