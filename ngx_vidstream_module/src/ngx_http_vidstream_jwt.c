@@ -18,7 +18,10 @@
 #include <stdlib.h>
 #include <jansson.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
+#include <openssl/rsa.h>
 
 #include "ngx_http_vidstream_jwt.h"
 
@@ -1159,7 +1162,6 @@ ngx_http_vidstream_jwt_check_claims(const ngx_http_vidstream_jwt_t *jwt,
 static EVP_MD      *ngx_http_vidstream_jwt_md;
 /* per-process scratch; nginx workers are single-threaded */
 static EVP_MD_CTX  *ngx_http_vidstream_jwt_mdctx;
-static BN_CTX      *ngx_http_vidstream_jwt_bn;
 
 
 static EVP_MD *
@@ -1231,124 +1233,26 @@ ngx_http_vidstream_jwt_cleanup(void)
 
     EVP_MD_CTX_free(ngx_http_vidstream_jwt_mdctx);
     ngx_http_vidstream_jwt_mdctx = NULL;
-
-    BN_CTX_free(ngx_http_vidstream_jwt_bn);
-    ngx_http_vidstream_jwt_bn = NULL;
 }
 
 
-/* DER of DigestInfo { sha256, NULL } with a 32-byte OCTET STRING to follow */
-static const unsigned char  ngx_http_vidstream_sha256_info[19] = {
-    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03,
-    0x04, 0x02, 0x01, 0x05, 0x00, 0x04, 0x20
-};
-
-
 /*
- * RSASSA-PKCS1-v1_5-VERIFY (RFC 8017 8.2.2) in its encode-and-compare form:
- * the signature is raised to the public exponent, and the result must equal,
- * byte for byte, the one encoding EMSA-PKCS1-v1_5 gives the digest
- *
- *     00 01 FF .. FF 00 || DigestInfo(SHA-256) || digest
- *
- * so that no parsing of the decrypted block (the ground of every PKCS#1 v1.5
- * signature forgery) takes place.  The exponentiation is a left-to-right
- * square-and-multiply on OpenSSL's Montgomery multiplication with n's
- * Montgomery context made when the key was loaded; the exponent is public,
- * so nothing needs to be constant-time.  The last multiplication is by s
- * itself rather than by s in Montgomery form, which leaves Montgomery form
- * in the same step (e is odd).  It is what RSA_verify() computes, without
- * the per-call contexts and locks of the EVP layers: 11.0 us instead of
- * 13.1 us for RSA-2048 here.  t/unit/test_jwt.c checks it against
- * EVP_DigestVerify() on random keys, signatures and corruptions of them.
+ * RSASSA-PKCS1-v1_5-VERIFY (RFC 8017 8.2.2) of a SHA-256 digest through
+ * OpenSSL's verification API, on the context the key's loading prepared:
+ * OpenSSL checks the length, the representative's range and the whole
+ * encoding.  t/unit/test_jwt.c checks it against EVP_DigestVerify() on
+ * random keys, signatures and corruptions of them.
  */
 int
 ngx_http_vidstream_jwt_verify_rs256(const ngx_http_vidstream_jwk_t *key,
     const unsigned char digest[32], const unsigned char *sig, size_t sig_len)
 {
-    int             ok, bit;
-    size_t          k, ps;
-    BIGNUM         *s, *sm, *x;
-    BN_CTX         *bn;
-    unsigned char   em[NGX_HTTP_VIDSTREAM_RSA_MAX_BYTES];
-    unsigned char   want[NGX_HTTP_VIDSTREAM_RSA_MAX_BYTES];
-
-    k = key->n_len;
-
     /* a signature is exactly as long as the modulus (8.2.2 step 1) */
-    if (sig_len != k || k > sizeof(em)
-        || k < 11 + sizeof(ngx_http_vidstream_sha256_info) + 32)
-    {
+    if (sig_len != key->n_len || key->verify == NULL) {
         return 0;
     }
 
-    if (ngx_http_vidstream_jwt_bn == NULL) {
-        ngx_http_vidstream_jwt_bn = BN_CTX_new();
-        if (ngx_http_vidstream_jwt_bn == NULL) {
-            return 0;
-        }
-    }
-
-    bn = ngx_http_vidstream_jwt_bn;
-    ok = 0;
-
-    BN_CTX_start(bn);
-
-    s = BN_CTX_get(bn);
-    sm = BN_CTX_get(bn);
-    x = BN_CTX_get(bn);
-
-    if (x == NULL || BN_bin2bn(sig, (int) k, s) == NULL) {
-        goto done;
-    }
-
-    /* the representative must be below the modulus (RSAVP1 step 1) */
-    if (BN_ucmp(s, key->n) >= 0) {
-        goto done;
-    }
-
-    if (!BN_to_montgomery(sm, s, key->mont, bn) || BN_copy(x, sm) == NULL) {
-        goto done;
-    }
-
-    for (bit = BN_num_bits(key->e) - 2; bit >= 1; bit--) {
-        if (!BN_mod_mul_montgomery(x, x, x, key->mont, bn)) {
-            goto done;
-        }
-
-        if (BN_is_bit_set(key->e, bit)
-            && !BN_mod_mul_montgomery(x, x, sm, key->mont, bn))
-        {
-            goto done;
-        }
-    }
-
-    if (!BN_mod_mul_montgomery(x, x, x, key->mont, bn)
-        || !BN_mod_mul_montgomery(x, x, s, key->mont, bn)
-        || BN_bn2binpad(x, em, (int) k) != (int) k)
-    {
-        goto done;
-    }
-
-    /* EMSA-PKCS1-v1_5-ENCODE of the digest, then compare the whole */
-
-    ps = k - 3 - sizeof(ngx_http_vidstream_sha256_info) - 32;
-
-    want[0] = 0x00;
-    want[1] = 0x01;
-    memset(want + 2, 0xff, ps);
-    want[2 + ps] = 0x00;
-    memcpy(want + 3 + ps, ngx_http_vidstream_sha256_info,
-           sizeof(ngx_http_vidstream_sha256_info));
-    memcpy(want + k - 32, digest, 32);
-
-    ok = (memcmp(em, want, k) == 0);
-
-done:
-
-    BN_CTX_end(bn);
-
-    return ok;
+    return EVP_PKEY_verify(key->verify, sig, sig_len, digest, 32) == 1;
 }
 
 
@@ -1395,19 +1299,26 @@ ngx_http_vidstream_jwk_thumb(const unsigned char *n, size_t n_len,
 }
 
 
-/* n and e of an RSA JWK into key (n, e, mont, n_len, thumb): 0 or -1 */
+/* n and e of an RSA JWK into key (pkey, verify, n_len, thumb): 0 or -1 */
 static int
 ngx_http_vidstream_jwk_rsa(json_t *jwk, ngx_http_vidstream_jwk_t *key,
     const char **why)
 {
     int              bits, rc, n_min, e_min;
     size_t           n_len, e_len;
-    BN_CTX          *bn;
+    BIGNUM          *n, *e;
+    OSSL_PARAM      *params;
+    EVP_PKEY_CTX    *from;
+    OSSL_PARAM_BLD  *bld;
     unsigned char   *n_bytes, *e_bytes;
     unsigned char    n_canon[NGX_HTTP_VIDSTREAM_RSA_MAX_BYTES], e_canon[4];
 
     rc = -1;
-    bn = NULL;
+    n = NULL;
+    e = NULL;
+    bld = NULL;
+    from = NULL;
+    params = NULL;
 
     n_bytes = ngx_http_vidstream_jwk_bytes(jwk, "n", &n_len);
     e_bytes = ngx_http_vidstream_jwk_bytes(jwk, "e", &e_len);
@@ -1417,15 +1328,15 @@ ngx_http_vidstream_jwk_rsa(json_t *jwk, ngx_http_vidstream_jwk_t *key,
         goto cleanup;
     }
 
-    key->n = BN_bin2bn(n_bytes, (int) n_len, NULL);
-    key->e = BN_bin2bn(e_bytes, (int) e_len, NULL);
+    n = BN_bin2bn(n_bytes, (int) n_len, NULL);
+    e = BN_bin2bn(e_bytes, (int) e_len, NULL);
 
-    if (key->n == NULL || key->e == NULL) {
+    if (n == NULL || e == NULL) {
         *why = "out of memory";
         goto cleanup;
     }
 
-    bits = BN_num_bits(key->n);
+    bits = BN_num_bits(n);
 
     if (bits < NGX_HTTP_VIDSTREAM_RSA_MIN_BITS
         || bits > NGX_HTTP_VIDSTREAM_RSA_MAX_BITS)
@@ -1434,13 +1345,13 @@ ngx_http_vidstream_jwk_rsa(json_t *jwk, ngx_http_vidstream_jwk_t *key,
         goto cleanup;
     }
 
-    /* a modulus is odd: Montgomery multiplication needs it too */
-    if (!BN_is_odd(key->n)) {
+    /* no RSA modulus is even */
+    if (!BN_is_odd(n)) {
         *why = "even modulus";
         goto cleanup;
     }
 
-    if (BN_num_bits(key->e) > 32 || !BN_is_odd(key->e) || BN_is_one(key->e)) {
+    if (BN_num_bits(e) > 32 || !BN_is_odd(e) || BN_is_one(e)) {
         *why = "bad public exponent";
         goto cleanup;
     }
@@ -1449,8 +1360,8 @@ ngx_http_vidstream_jwk_rsa(json_t *jwk, ngx_http_vidstream_jwk_t *key,
      * the thumbprint is taken over the minimal big-endian bytes, so that a
      * key republished with a leading zero byte is still the same key
      */
-    n_min = BN_bn2bin(key->n, n_canon);
-    e_min = BN_bn2bin(key->e, e_canon);
+    n_min = BN_bn2bin(n, n_canon);
+    e_min = BN_bn2bin(e, e_canon);
 
     if (ngx_http_vidstream_jwk_thumb(n_canon, (size_t) n_min, e_canon,
                                      (size_t) e_min, key->thumb)
@@ -1460,15 +1371,36 @@ ngx_http_vidstream_jwk_rsa(json_t *jwk, ngx_http_vidstream_jwk_t *key,
         goto cleanup;
     }
 
-    key->n_len = (size_t) BN_num_bytes(key->n);
+    key->n_len = (size_t) BN_num_bytes(n);
 
-    bn = BN_CTX_new();
-    key->mont = BN_MONT_CTX_new();
+    /* the public key, then its verification context, once per key */
 
-    if (bn == NULL || key->mont == NULL
-        || !BN_MONT_CTX_set(key->mont, key->n, bn))
+    bld = OSSL_PARAM_BLD_new();
+
+    if (bld == NULL
+        || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n)
+        || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e)
+        || (params = OSSL_PARAM_BLD_to_param(bld)) == NULL
+        || (from = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL)) == NULL
+        || EVP_PKEY_fromdata_init(from) != 1
+        || EVP_PKEY_fromdata(from, &key->pkey, EVP_PKEY_PUBLIC_KEY, params)
+           != 1)
     {
-        *why = "out of memory";
+        *why = "OpenSSL refused the key";
+        goto cleanup;
+    }
+
+    key->verify = EVP_PKEY_CTX_new_from_pkey(NULL, key->pkey, NULL);
+
+    if (key->verify == NULL
+        || ngx_http_vidstream_sha256() == NULL
+        || EVP_PKEY_verify_init(key->verify) != 1
+        || EVP_PKEY_CTX_set_rsa_padding(key->verify, RSA_PKCS1_PADDING) != 1
+        || EVP_PKEY_CTX_set_signature_md(key->verify,
+                                         ngx_http_vidstream_sha256())
+           != 1)
+    {
+        *why = "OpenSSL refused the key";
         goto cleanup;
     }
 
@@ -1477,15 +1409,17 @@ ngx_http_vidstream_jwk_rsa(json_t *jwk, ngx_http_vidstream_jwk_t *key,
 cleanup:
 
     if (rc != 0) {
-        BN_free(key->n);
-        BN_free(key->e);
-        BN_MONT_CTX_free(key->mont);
-        key->n = NULL;
-        key->e = NULL;
-        key->mont = NULL;
+        EVP_PKEY_CTX_free(key->verify);
+        EVP_PKEY_free(key->pkey);
+        key->verify = NULL;
+        key->pkey = NULL;
     }
 
-    BN_CTX_free(bn);
+    EVP_PKEY_CTX_free(from);
+    OSSL_PARAM_free(params);
+    OSSL_PARAM_BLD_free(bld);
+    BN_free(n);
+    BN_free(e);
     free(n_bytes);
     free(e_bytes);
 
@@ -1637,9 +1571,8 @@ ngx_http_vidstream_jwks_free(ngx_http_vidstream_jwks_t *jwks)
 
     for (i = 0; i < jwks->nkeys; i++) {
         free(jwks->keys[i].kid);
-        BN_free(jwks->keys[i].n);
-        BN_free(jwks->keys[i].e);
-        BN_MONT_CTX_free(jwks->keys[i].mont);
+        EVP_PKEY_CTX_free(jwks->keys[i].verify);
+        EVP_PKEY_free(jwks->keys[i].pkey);
     }
 
     free(jwks->keys);

@@ -18,7 +18,7 @@
 #include <stdint.h>
 #include <time.h>
 #include <jansson.h>
-#include <openssl/bn.h>
+#include <openssl/evp.h>
 
 
 /* longer tokens are rejected before any decoding (Cognito's are ~1 KiB) */
@@ -95,10 +95,12 @@ typedef struct {
     char           *kid;
     /* SHA-256 of n and e: tells a re-published kid with a new key apart */
     unsigned char   thumb[NGX_HTTP_VIDSTREAM_JWK_THUMB_LEN];
-    /* the public key, and n's Montgomery context, computed once */
-    BIGNUM         *n;
-    BIGNUM         *e;
-    BN_MONT_CTX    *mont;
+    /*
+     * the public key, and a verification context for it prepared once
+     * (RSASSA-PKCS1-v1_5 with SHA-256) and reused by every token
+     */
+    EVP_PKEY       *pkey;
+    EVP_PKEY_CTX   *verify;
     size_t          n_len;          /* bytes of n: the signature length */
 } ngx_http_vidstream_jwk_t;
 
@@ -174,7 +176,7 @@ const ngx_http_vidstream_jwk_t *ngx_http_vidstream_jwks_find(
     const ngx_http_vidstream_jwks_t *jwks, const char *kid);
 
 /*
- * Frees what this file keeps per process (the fetched SHA-256, a BN_CTX);
+ * Frees what this file keeps per process (the fetched SHA-256, a digest context);
  * call it before the code is unloaded.  They are made again on next use.
  */
 void ngx_http_vidstream_jwt_cleanup(void);
