@@ -26,19 +26,11 @@ typedef enum {
 const char *vs_error_code_name(vs_error_code_t code);
 
 /*
- * The video object of CONTRACT.md section 3 as one PostgreSQL expression
- * over a row of videos, text-typed: PostgreSQL escapes the JSON correctly.
+ * The video object of CONTRACT.md section 3, text-typed, for a query with
+ * a row of videos in scope under that name: the SQL function is its one
+ * definition (sql/004_events.sql; the events' payloads use it too), and
+ * PostgreSQL inlines it, so it costs what the expression itself costs.
  */
-#define VS_VIDEO_JSON_SQL                                                     \
-    "json_build_object('id', id, 'status', status, 'filename', filename,"     \
-    " 'content_type', content_type, 'size', size, 'progress', progress,"      \
-    " 'error', error, 'error_code', error_code,"                              \
-    " 'duration_ms', duration_ms, 'width', width,"                            \
-    " 'height', height, 'outputs', json_build_object('mp4', output_mp4,"      \
-    " 'thumbnail', output_thumbnail, 'hls', output_hls),"                     \
-    " 'created_at', to_char(created_at AT TIME ZONE 'UTC',"                   \
-    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"                                     \
-    " 'updated_at', to_char(updated_at AT TIME ZONE 'UTC',"                   \
-    " 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'))::text"
+#define VS_VIDEO_JSON_SQL  "vidstream_video_json(videos)"
 
 #endif
