@@ -47,8 +47,7 @@ static const vs_config_doc_t  vs_config_docs[] = {
     { "VIDSTREAM_LEASE_SECONDS", "120, at most 2/3 of the visibility "
       "timeout", "s a worker's claim on a processing video lasts without "
       "renewal (renewed every third of it while the job runs); an expired "
-      "lease may be claimed again or taken back (VIDSTREAM_STALE_AFTER is "
-      "the old name)" },
+      "lease may be claimed again or taken back" },
     { "VIDSTREAM_RECONCILE_INTERVAL", "30",
       "s between reconciler passes (one worker of the fleet at a time); "
       "0 disables the reconciler" },
@@ -305,11 +304,8 @@ vs_config_load(vs_config_t *cfg, int need_aws, char *err, size_t err_size)
                       &cfg->retry_base_ms, err, err_size) != 0
         || vs_env_int("VIDSTREAM_SHUTDOWN_GRACE", 20, 0, 3600,
                       &cfg->shutdown_grace, err, err_size) != 0
-        || vs_env_int(vs_env("VIDSTREAM_LEASE_SECONDS") == NULL
-                      && vs_env("VIDSTREAM_STALE_AFTER") != NULL
-                      ? "VIDSTREAM_STALE_AFTER" : "VIDSTREAM_LEASE_SECONDS",
-                      lease_def, 2, 86400, &cfg->lease_seconds, err,
-                      err_size) != 0
+        || vs_env_int("VIDSTREAM_LEASE_SECONDS", lease_def, 2, 86400,
+                      &cfg->lease_seconds, err, err_size) != 0
         || vs_env_int("VIDSTREAM_RECONCILE_INTERVAL", 30, 0, 86400,
                       &cfg->reconcile_interval, err, err_size) != 0
         || vs_env_int("VIDSTREAM_RESEND_AFTER", 10, 1, 86400,

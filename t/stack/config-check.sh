@@ -232,7 +232,9 @@ table = [
     ("worker", worker_p, "s3:PutObject", inp, False),
     ("worker", worker_p, "s3:DeleteObject", outp, False),
     ("worker", worker_p, "s3:GetObject", other, False),
-    ("worker", worker_p, "sqs:SendMessage", queue_arn, False),
+    # the reconciler sends the jobs no message carries (CONTRACT.md 5)
+    ("worker", worker_p, "sqs:SendMessage", queue_arn, True),
+    ("worker", worker_p, "sqs:SendMessage", dlq_arn, False),
     ("worker", worker_p, "sqs:ReceiveMessage", dlq_arn, False),
     ("worker", worker_p, "sqs:PurgeQueue", queue_arn, False),
     ("operator", oper_p, "sqs:StartMessageMoveTask", dlq_arn, True),
