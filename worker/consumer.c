@@ -265,8 +265,8 @@ vs_heartbeat_main(void *arg)
  * from a timer rather than from the job's progress: an upload or a slow
  * first frame reports no progress but is no dead worker. A renewal that
  * fails is tried again a second later; a lost lease (the reconciler took
- * the video back after a long database outage) is logged, and the job's
- * guarded commit will find it lost too.
+ * the video back after a long database outage, or failed it past its
+ * maximum age) stops the job: nothing it produces could be committed.
  */
 static void *
 vs_lease_main(void *arg)
@@ -301,7 +301,8 @@ vs_lease_main(void *arg)
                              sizeof(err));
             if (rc == VS_DB_NO_ROW) {
                 vs_log(VS_LOG_WARN, video_id, "lease", "lease of attempt %d "
-                       "lost: the video is not ours any more", attempt);
+                       "lost: the video is not ours any more, the job "
+                       "stops", attempt);
             } else if (rc != VS_DB_OK) {
                 vs_log(VS_LOG_WARN, video_id, "lease", "cannot renew: %s",
                        err);
@@ -317,6 +318,7 @@ vs_lease_main(void *arg)
                 /* a failed renewal is tried again in a second */
                 lease->renewed = rc == VS_DB_TRANSIENT
                                  ? now - every + 1 : time(NULL);
+                lease->lost = rc == VS_DB_NO_ROW;
             }
             pthread_mutex_unlock(&lease->lock);
         }

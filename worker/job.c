@@ -41,10 +41,32 @@
 #define VS_JOB_INPUT_URL_TTL  (6 * 3600)
 
 
+/* Shutdown: the grace is over. */
 static int
 vs_job_aborted(vs_job_ctx_t *ctx)
 {
     return ctx->abort != NULL && *ctx->abort;
+}
+
+
+/*
+ * The lease thread found our lease gone (the reconciler took the video
+ * back or ended it, or it was deleted): whatever we produce can no longer
+ * be committed, so the job stops instead of burning the CPU.
+ */
+static int
+vs_job_lease_lost(vs_job_ctx_t *ctx)
+{
+    int  lost;
+
+    if (ctx->lease == NULL) {
+        return 0;
+    }
+
+    pthread_mutex_lock(&ctx->lease->lock);
+    lost = ctx->lease->lost;
+    pthread_mutex_unlock(&ctx->lease->lock);
+    return lost;
 }
 
 
@@ -61,7 +83,7 @@ vs_job_backoff(vs_job_ctx_t *ctx, int try)
     ms = ms * 3 / 4 + (rand() % (ms / 2 + 1));
 
     for (slept = 0; slept < ms; slept += 50) {
-        if (vs_job_aborted(ctx)) {
+        if (vs_job_aborted(ctx) || vs_job_lease_lost(ctx)) {
             return -1;
         }
         usleep(50 * 1000);
@@ -118,7 +140,7 @@ vs_job_progress(void *opaque, int percent)
 static int
 vs_job_interrupt(void *opaque)
 {
-    return vs_job_aborted(opaque);
+    return vs_job_aborted(opaque) || vs_job_lease_lost(opaque);
 }
 
 
@@ -143,6 +165,7 @@ vs_job_lease_hold(vs_job_ctx_t *ctx, const char *video_id, int attempt)
              video_id);
     ctx->lease->attempt = attempt;
     ctx->lease->renewed = time(NULL);
+    ctx->lease->lost = 0;
     pthread_mutex_unlock(&ctx->lease->lock);
 }
 
@@ -611,8 +634,9 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
     }
     if (rc == VS_DB_NO_ROW) {
         /* taken over (we were presumed dead) or deleted meanwhile */
-        vs_log(VS_LOG_WARN, job->video_id, "commit", "lease lost (attempt "
-               "%d): another worker owns the video now", attempt);
+        vs_log(VS_LOG_WARN, job->video_id, "commit", "lease of attempt %d "
+               "lost: not committed, message deleted (the video's new "
+               "owner or the reconciler decides)", attempt);
         outcome = VS_JOB_DELETE;
         goto cleanup;
     }
@@ -640,7 +664,16 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
 
 transient:
 
-    if (vs_job_aborted(ctx)) {
+    if (vs_job_lease_lost(ctx)) {
+        /*
+         * Not a failure of ours to report: the video's new owner (a
+         * worker with the resent job) or the reconciler decides it.
+         */
+        vs_log(VS_LOG_WARN, job->video_id, "lease", "lease of attempt %d "
+               "lost: job abandoned, message deleted", attempt);
+        outcome = VS_JOB_DELETE;
+
+    } else if (vs_job_aborted(ctx)) {
         vs_log(VS_LOG_WARN, job->video_id, "shutdown",
                "job interrupted by shutdown: released to the queue");
         outcome = VS_JOB_RELEASE;

@@ -33,6 +33,8 @@ typedef struct {
     char                 video_id[VS_JOB_ID_LEN + 1];  /* "": none held */
     int                  attempt;
     time_t               renewed;
+    int                  lost;      /* the renewal found it gone: the job
+                                       stops (its outcome is not ours) */
 } vs_lease_t;
 
 typedef struct {

@@ -38,6 +38,7 @@ typedef struct {
     int  requeued;      /* queued, sent long ago: sent again */
     int  removed;       /* pending_upload past its lifetime: removed */
     int  errors;
+    int  sqs_failing;   /* a send failed: no more this pass */
 } vs_rc_counts_t;
 
 
@@ -48,9 +49,10 @@ vs_rc_stopped(vs_reconciler_t *r)
 }
 
 
+/* Logs one action on one video and tells Redis subscribers about it. */
 static void
-vs_rc_action(const char *video_id, const char *action, json_t *fields,
-    const char *fmt, const char *detail)
+vs_rc_action(vs_reconciler_t *r, const char *video_id, const char *action,
+    json_t *fields, const char *fmt, const char *detail)
 {
     if (fields == NULL) {
         fields = json_object();
@@ -59,6 +61,12 @@ vs_rc_action(const char *video_id, const char *action, json_t *fields,
         json_object_set_new(fields, "action", json_string(action));
     }
     vs_log_fields(VS_LOG_INFO, video_id, "reconcile", fields, fmt, detail);
+
+    /* a removed video has nothing left to publish */
+    if (strcmp(action, "remove_pending") != 0) {
+        vs_events_publish(&r->events, &r->db, r->cfg->database_url,
+                          video_id);
+    }
 }
 
 
@@ -152,7 +160,7 @@ vs_rc_expire(vs_reconciler_t *r, vs_rc_counts_t *n)
     }
 
     for (i = 0; i < PQntuples(res); i++) {
-        vs_rc_action(PQgetvalue(res, i, 0), "expired",
+        vs_rc_action(r, PQgetvalue(res, i, 0), "expired",
                      json_pack("{s:s, s:s, s:i, s:i}", "error_code",
                                "transcode_failed", "was",
                                PQgetvalue(res, i, 1), "attempts",
@@ -214,7 +222,7 @@ vs_rc_take_back(vs_reconciler_t *r, vs_rc_counts_t *n)
         n->errors++;
     } else {
         for (i = 0; i < PQntuples(res); i++) {
-            vs_rc_action(PQgetvalue(res, i, 0), "exhausted",
+            vs_rc_action(r, PQgetvalue(res, i, 0), "exhausted",
                          json_pack("{s:s, s:i}", "error_code",
                                    "transcode_failed", "attempts",
                                    atoi(PQgetvalue(res, i, 1))),
@@ -233,19 +241,31 @@ vs_rc_take_back(vs_reconciler_t *r, vs_rc_counts_t *n)
         return;
     }
 
-    for (i = 0; i < PQntuples(res) && !vs_rc_stopped(r); i++) {
+    for (i = 0; i < PQntuples(res); i++) {
         n->taken_back++;
+
+        /* queued with enqueued_at NULL: unsent, the resend sends it */
+        if (n->sqs_failing || vs_rc_stopped(r)) {
+            vs_rc_action(r, PQgetvalue(res, i, 0), "take_back",
+                         json_pack("{s:i}", "attempts",
+                                   atoi(PQgetvalue(res, i, 3))),
+                         "%s", "lease expired (its worker stopped): video "
+                         "queued again, its job to be sent by a later pass");
+            continue;
+        }
+
         if (vs_rc_send(r, PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
                        PQgetvalue(res, i, 2), err, sizeof(err)) != 0)
         {
-            /* queued, enqueued_at NULL: the resend below tries again */
             vs_log(VS_LOG_ERROR, PQgetvalue(res, i, 0), "reconcile",
                    "lease expired, video taken back, but its job could not "
-                   "be sent: %s", err);
+                   "be sent (a later pass sends it): %s", err);
             n->errors++;
+            n->sqs_failing = 1;
             continue;
         }
-        vs_rc_action(PQgetvalue(res, i, 0), "take_back",
+
+        vs_rc_action(r, PQgetvalue(res, i, 0), "take_back",
                      json_pack("{s:i}", "attempts",
                                atoi(PQgetvalue(res, i, 3))),
                      "%s", "lease expired (its worker stopped): video "
@@ -291,20 +311,23 @@ vs_rc_resend(vs_reconciler_t *r, vs_rc_counts_t *n)
         return;
     }
 
-    for (i = 0; i < PQntuples(res) && !vs_rc_stopped(r); i++) {
+    for (i = 0; i < PQntuples(res) && !vs_rc_stopped(r) && !n->sqs_failing;
+         i++)
+    {
         id = PQgetvalue(res, i, 0);
         never = strcmp(PQgetvalue(res, i, 3), "t") == 0;
 
         if (vs_rc_send(r, id, PQgetvalue(res, i, 1), PQgetvalue(res, i, 2),
                        err, sizeof(err)) != 0)
         {
-            vs_log(VS_LOG_ERROR, id, "reconcile", "cannot send its job: %s",
-                   err);
+            vs_log(VS_LOG_ERROR, id, "reconcile", "cannot send its job (the "
+                   "rest waits for the next pass): %s", err);
             n->errors++;
+            n->sqs_failing = 1;
             continue;
         }
 
-        vs_rc_action(id, never ? "resend" : "requeue",
+        vs_rc_action(r, id, never ? "resend" : "requeue",
                      json_pack("{s:I}", "age_s",
                                (json_int_t) atoll(PQgetvalue(res, i, 4))),
                      "%s", never
@@ -377,9 +400,10 @@ vs_rc_remove_pending(vs_reconciler_t *r, vs_rc_counts_t *n)
                != 0)
         {
             vs_log(VS_LOG_ERROR, id, "reconcile", "cannot remove the "
-                   "expired upload %s: %s", key, err);
+                   "expired upload %s (the rest waits for the next pass): "
+                   "%s", key, err);
             n->errors++;
-            continue;
+            break;
         }
 
         params[0] = id;
@@ -394,7 +418,7 @@ vs_rc_remove_pending(vs_reconciler_t *r, vs_rc_counts_t *n)
         }
 
         if (strcmp(PQcmdTuples(gone), "1") == 0) {
-            vs_rc_action(id, "remove_pending",
+            vs_rc_action(r, id, "remove_pending",
                          json_pack("{s:i}", "pending_lifetime_s",
                                    r->cfg->pending_lifetime),
                          "pending_upload past its lifetime: upload %s and "
@@ -500,6 +524,7 @@ vs_reconcile_start(vs_reconciler_t *r, const vs_config_t *cfg,
     r->cfg = cfg;
     r->aws = aws;
     r->stop = stop;
+    r->events.url = cfg->redis_url;
 
     if (cfg->reconcile_interval == 0) {
         vs_log(VS_LOG_INFO, NULL, "reconcile", "off "
@@ -535,4 +560,5 @@ vs_reconcile_join(vs_reconciler_t *r)
         r->running = 0;
     }
     vs_db_close(&r->db);
+    vs_events_close(&r->events);
 }

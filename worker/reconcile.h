@@ -20,13 +20,17 @@
  *
  * A duplicate job message is harmless: the worker's claim is guarded.
  * One JSON log line per action (stage "reconcile", field "action") and one
- * summary per pass.
+ * summary per pass; the videos it changes are published like the jobs'
+ * (events.h). When SQS or S3 fails, the pass stops calling it: what is
+ * left waits for the next pass rather than holding the lock through a
+ * timeout per video.
  */
 #ifndef VS_RECONCILE_H
 #define VS_RECONCILE_H
 
 #include "aws.h"
 #include "config.h"
+#include "events.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -36,6 +40,7 @@ typedef struct {
     vs_aws_t           *aws;
     volatile int       *stop;       /* the consumer's first signal */
     PGconn             *db;         /* its own: the advisory lock's */
+    vs_events_t         events;     /* Redis: the videos it changes */
     pthread_t           thread;
     int                 running;
 } vs_reconciler_t;

@@ -8,11 +8,15 @@
 #   - a malformed message changes no video, whatever video it names;
 #   - a well-formed message changes a video only when video_id, owner and
 #     key all match its row (and the bucket is ours).
+#   - a running job's lease is renewed (a reconciler running alongside
+#     does not take it back), and a job whose lease is lost stops at once.
 set -uo pipefail
 . "$(dirname "$0")/worker/lib.sh"
 
 short=$(w_gen short.mp4 -f lavfi -i testsrc2=size=320x240:rate=25 -t 1 \
         -c:v mpeg4)
+slow=$(w_gen slow.avi -f lavfi -i testsrc2=size=640x360:rate=25 \
+       -f lavfi -i sine -t 30 -c:v mpeg4 -q:v 2 -c:a mp3)
 fast_env=(VIDSTREAM_WAIT_TIME=1 VIDSTREAM_VISIBILITY_TIMEOUT=3
           VIDSTREAM_RETRIES=1 VIDSTREAM_RETRY_BASE_MS=50)
 
@@ -52,13 +56,15 @@ refuse() {
     w_sql "CREATE OR REPLACE FUNCTION lc_refuse() RETURNS trigger
              LANGUAGE plpgsql AS \$\$
            BEGIN RAISE EXCEPTION 'test: this write is refused'; END \$\$;
+           SET client_min_messages = warning;
            DROP TRIGGER IF EXISTS lc_refuse ON videos;
            CREATE TRIGGER lc_refuse BEFORE UPDATE ON videos FOR EACH ROW
              WHEN (NEW.id = '$id' AND NEW.status IN ($list))
              EXECUTE FUNCTION lc_refuse();" >/dev/null
 }
 unrefuse() {
-    w_sql "DROP TRIGGER IF EXISTS lc_refuse ON videos;
+    w_sql "SET client_min_messages = warning;
+           DROP TRIGGER IF EXISTS lc_refuse ON videos;
            DROP FUNCTION IF EXISTS lc_refuse();" >/dev/null
 }
 trap 'unrefuse 2>/dev/null; w_cleanup' EXIT
@@ -168,6 +174,33 @@ check "key mismatch: both messages deleted" \
 is "key mismatch: the video is unchanged" "$(w_row "$id2")" "$before"
 check "key mismatch: logged" \
     grep -q 'key does not match the video: message deleted, no video changed' "$log"
+w_stop "$pid"
+
+# --- the lease: renewed while the job runs, and a lost one stops it ------
+w_queues 5
+read -r id sub < <(w_video "$slow")
+w_send "$(w_job_body "$id" "$sub")"
+w_start VIDSTREAM_WAIT_TIME=1 VIDSTREAM_VISIBILITY_TIMEOUT=30 \
+    VIDSTREAM_LEASE_SECONDS=2 VIDSTREAM_RECONCILE_INTERVAL=1 \
+    VIDSTREAM_PRESET=veryslow VIDSTREAM_THREADS=1
+pid=$W_LAST_PID; log=$W_LAST_LOG
+check "lease: job started" w_wait_status "$id" processing 20
+sleep 5
+is "lease: renewed for 5 s of a 2 s lease, not taken back" \
+    "$(w_status "$id") $(w_sql "SELECT attempts FROM videos WHERE id = '$id'")" \
+    "processing 1"
+is "lease: lease_until ahead" \
+    "$(w_sql "SELECT lease_until > now() FROM videos WHERE id = '$id'")" t
+# ended behind the worker's back (as the reconciler does past the max age)
+w_sql "UPDATE videos SET status = 'failed', error_code = 'transcode_failed',
+         error = 'ended by the test', lease_until = NULL
+        WHERE id = '$id'" >/dev/null
+check "lease lost: the job stops" \
+    wait_log "$log" 'lost: job abandoned, message deleted' 10
+check "lease lost: its message deleted" wait_empty "$VIDSTREAM_QUEUE_URL" 10
+is "lease lost: the video is left as it was ended" \
+    "$(w_sql "SELECT status, error FROM videos WHERE id = '$id'")" \
+    "failed|ended by the test"
 w_stop "$pid"
 
 finish
