@@ -101,8 +101,8 @@ vs_db_update(PGconn **conn, const char *url, const char *sql, int n,
 vs_claim_t
 vs_db_claim(PGconn **conn, const char *url, const char *video_id,
     const char *owner, const char *key, int from_s3_event,
-    int lease_seconds, int *attempt, char *status, size_t status_size,
-    char *err, size_t err_size)
+    int lease_seconds, int max_attempts, int *attempt, char *status,
+    size_t status_size, char *err, size_t err_size)
 {
     static const char  claim[] =
         "UPDATE videos SET status = 'processing', attempts = attempts + 1,"
@@ -112,7 +112,7 @@ vs_db_claim(PGconn **conn, const char *url, const char *video_id,
         " WHERE id = $1::uuid AND owner_sub = $2 AND input_key = $3"
         "   AND (status = 'queued'"
         "        OR (status = 'pending_upload' AND $4::int = 1)"
-        "        OR (status = 'processing'"
+        "        OR (status = 'processing' AND attempts < $6::int"
         "            AND (lease_until < now()"
         "                 OR (lease_until IS NULL AND updated_at < now()"
         "                     - make_interval(secs => $5::int)))))"
@@ -121,21 +121,23 @@ vs_db_claim(PGconn **conn, const char *url, const char *video_id,
         "SELECT status, input_key = $3 FROM videos"
         " WHERE id = $1::uuid AND owner_sub = $2";
 
-    const char  *params[5];
-    char         s3[4], lease_s[16];
+    const char  *params[6];
+    char         s3[4], lease_s[16], max_s[16];
     PGresult    *res;
     vs_claim_t   claim_rc;
 
     snprintf(s3, sizeof(s3), "%d", from_s3_event ? 1 : 0);
     snprintf(lease_s, sizeof(lease_s), "%d", lease_seconds);
+    snprintf(max_s, sizeof(max_s), "%d", max_attempts);
     params[0] = video_id;
     params[1] = owner;
     params[2] = key;
     params[3] = s3;
     params[4] = lease_s;
+    params[5] = max_s;
     status[0] = '\0';
 
-    if (vs_db_exec(conn, url, claim, 5, params, &res, err, err_size)
+    if (vs_db_exec(conn, url, claim, 6, params, &res, err, err_size)
         != VS_DB_OK)
     {
         return VS_CLAIM_ERROR;

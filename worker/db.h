@@ -51,13 +51,15 @@ int vs_db_exec(PGconn **conn, const char *url, const char *sql, int n,
  * evidently finished), or processing -> processing when its lease has
  * expired (its worker died, or could not record the outcome). A row
  * claimed before leases existed (lease_until NULL) counts as expired when
- * untouched for lease_seconds. The new lease runs lease_seconds.
+ * untouched for lease_seconds. The new lease runs lease_seconds. An
+ * expired lease after max_attempts claims is not taken over (BUSY): its
+ * worker died that many times, and the reconciler fails the video.
  * *attempt is the lease; *status the row's status when not taken.
  */
 vs_claim_t vs_db_claim(PGconn **conn, const char *url, const char *video_id,
     const char *owner, const char *key, int from_s3_event,
-    int lease_seconds, int *attempt, char *status, size_t status_size,
-    char *err, size_t err_size);
+    int lease_seconds, int max_attempts, int *attempt, char *status,
+    size_t status_size, char *err, size_t err_size);
 
 /* Progress 0..99 of the lease holder. */
 int vs_db_progress(PGconn **conn, const char *url, const char *video_id,

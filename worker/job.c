@@ -402,8 +402,8 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
     for (try = 0; ; try++) {
         claim = vs_db_claim(&ctx->db, cfg->database_url, job->video_id,
                             job->owner, job->key, from_s3_event,
-                            cfg->lease_seconds, &attempt, status,
-                            sizeof(status), err, sizeof(err));
+                            cfg->lease_seconds, cfg->max_attempts, &attempt,
+                            status, sizeof(status), err, sizeof(err));
         if (claim != VS_CLAIM_ERROR || try >= cfg->retries
             || vs_job_backoff(ctx, try) != 0)
         {
@@ -433,8 +433,8 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
              * reconciler takes the video back).
              */
             vs_log(VS_LOG_WARN, job->video_id, "claim", "video is "
-                   "processing under a live lease: message left to come "
-                   "back");
+                   "processing under a live lease (or its attempts are "
+                   "used up): message left to come back");
             return VS_JOB_LEAVE;
         }
         /* fall through */

@@ -109,9 +109,11 @@ read -r unsent _ < <(rc_video "$short" queued '30 s' NULL NULL 0)
 read -r lost _ < <(rc_video "$short" queued '2 hours' \
                    "now() - interval '2 hours'" NULL 0)
 # an expired lease with its attempts used up
-read -r exhausted _ < <(rc_video "$short" processing '1 hour' \
-                        "now() - interval '1 hour'" \
-                        "now() - interval '5 s'" 5)
+read -r exhausted sub_x < <(rc_video "$short" processing '1 hour' \
+                           "now() - interval '1 hour'" \
+                           "now() - interval '5 s'" 5)
+# and its message, redelivered: a sixth claim must not happen
+w_send "$(w_job_body "$exhausted" "$sub_x")"
 # queued and processing for longer than the maximum age (a live lease even)
 read -r old_q _ < <(rc_video "$short" queued '25 hours' \
                     "now() - interval '25 hours'" NULL 0)
@@ -174,6 +176,8 @@ is "attempts used: transcode_failed" \
 check "attempts used: the reason says why ($(col "$exhausted" error))" \
     grep -q 'started 5 times' <<<"$(col "$exhausted" error)"
 check "attempts used: logged" action "$log" exhausted "$exhausted"
+is "attempts used: the message did not claim it a sixth time" \
+    "$(col "$exhausted" attempts)" 5
 
 check "max age: queued and processing failed" \
     wait_all failed 30 "$old_q" "$old_p"
