@@ -323,23 +323,12 @@ vs_json_str(json_t *obj, const char *name)
 }
 
 
-static void
-vs_msg_remember_id(vs_msg_t *msg, const char *id)
-{
-    if (id != NULL && vs_uuid_valid(id, strlen(id))) {
-        memcpy(msg->video_id, id, VS_JOB_ID_LEN + 1);
-    }
-}
-
-
 static vs_msg_kind_t
 vs_msg_parse_job(json_t *root, vs_msg_t *msg)
 {
     json_t      *version;
     vs_job_t     job;
     const char  *why;
-
-    vs_msg_remember_id(msg, vs_json_str(root, "video_id"));
 
     version = json_object_get(root, "version");
     if (!json_is_integer(version)
@@ -461,8 +450,6 @@ vs_msg_parse_record(json_t *rec, vs_msg_t *msg)
                    "S3 event: key is not input/<owner>/<video_id>/source");
         goto failed;
     }
-
-    vs_msg_remember_id(msg, job.video_id);
 
     job.key = key;
     key = NULL;

@@ -73,8 +73,10 @@ int vs_form_decode(char *s);
 
 
 typedef enum {
-    VS_MSG_INVALID = 0,     /* malformed: delete it, mark a video failed
-                               when jobs[0].video_id could be recovered */
+    VS_MSG_INVALID = 0,     /* malformed: log and delete it; it changes
+                               no video (CONTRACT.md section 6: only a
+                               message whose video_id, owner and key all
+                               match a row may) */
     VS_MSG_JOBS,            /* jobs[0..njobs) to run */
     VS_MSG_TEST_EVENT,      /* s3:TestEvent: delete, do nothing */
     VS_MSG_IGNORED          /* well formed, nothing for us (another event
@@ -88,11 +90,6 @@ typedef struct {
     vs_job_t      *jobs;
     /* for VS_MSG_INVALID and VS_MSG_IGNORED: why, for the log */
     char           reason[160];
-    /*
-     * for VS_MSG_INVALID: the video the message was about when that much
-     * could be read (a UUID, else ""), so that the worker can mark it failed
-     */
-    char           video_id[VS_JOB_ID_LEN + 1];
     /* 1 when the jobs come from an S3 event notification (the upload is
        known to be complete) rather than from nginx's job message */
     int            from_s3_event;

@@ -44,8 +44,28 @@ static const vs_config_doc_t  vs_config_docs[] = {
     { "VIDSTREAM_RETRY_BASE_MS", "500", "first backoff, doubled each retry" },
     { "VIDSTREAM_SHUTDOWN_GRACE", "20",
       "s a running job may finish after SIGTERM before it is released" },
-    { "VIDSTREAM_STALE_AFTER", "2/3 of the visibility timeout",
-      "s after which a 'processing' video may be taken over" },
+    { "VIDSTREAM_LEASE_SECONDS", "120, at most 2/3 of the visibility "
+      "timeout", "s a worker's claim on a processing video lasts without "
+      "renewal (renewed every third of it while the job runs); an expired "
+      "lease may be claimed again or taken back" },
+    { "VIDSTREAM_RECONCILE_INTERVAL", "30",
+      "s between reconciler passes (one worker of the fleet at a time); "
+      "0 disables the reconciler" },
+    { "VIDSTREAM_RESEND_AFTER", "10",
+      "s after which a queued video whose job was never confirmed sent "
+      "(enqueued_at NULL) is sent by the reconciler" },
+    { "VIDSTREAM_REQUEUE_AFTER", "900",
+      "s after which a queued video sent that long ago (enqueued_at) is "
+      "sent again (a lost, deleted or dead-lettered message)" },
+    { "VIDSTREAM_MAX_ATTEMPTS", "5",
+      "claims of a video; when its lease expires after that many, the "
+      "reconciler fails it (transcode_failed)" },
+    { "VIDSTREAM_MAX_JOB_AGE", "86400",
+      "s a video may stay queued/processing after it was queued; then the "
+      "reconciler fails it (transcode_failed)" },
+    { "VIDSTREAM_PENDING_LIFETIME", "604800",
+      "s after which the reconciler removes a pending_upload video and "
+      "its upload" },
     { "VIDSTREAM_MAX_RECEIVE", "the queue's RedrivePolicy maxReceiveCount",
       "receive count at which a transient failure is written to the "
       "video's error (the message goes to the DLQ); 0 never" },
@@ -208,6 +228,7 @@ vs_config_load(vs_config_t *cfg, int need_aws, char *err, size_t err_size)
     long         cores;
     int          level;
     int64_t      dur_s;
+    int          lease_def;
 
     memset(cfg, 0, sizeof(*cfg));
 
@@ -249,6 +270,25 @@ vs_config_load(vs_config_t *cfg, int need_aws, char *err, size_t err_size)
         cores = 2;
     }
 
+    /*
+     * The visibility timeout is read before the lease's default is known:
+     * a lease shorter than the visibility timeout means that the redelivery
+     * of a dead worker's message finds the lease run out and takes the
+     * video over at once, instead of bouncing until the dead-letter queue.
+     */
+    if (vs_env_int("VIDSTREAM_VISIBILITY_TIMEOUT", 300, 2, 43200,
+                   &cfg->visibility_timeout, err, err_size) != 0)
+    {
+        return -1;
+    }
+    lease_def = cfg->visibility_timeout * 2 / 3;
+    if (lease_def > 120) {
+        lease_def = 120;
+    }
+    if (lease_def < 2) {
+        lease_def = 2;
+    }
+
     if (vs_env_int("VIDSTREAM_CONCURRENCY", (int) (cores / 2), 1, 64,
                    &cfg->concurrency, err, err_size) != 0
         || vs_env_int("VIDSTREAM_VISIBILITY_TIMEOUT", 300, 2, 43200,
@@ -264,9 +304,21 @@ vs_config_load(vs_config_t *cfg, int need_aws, char *err, size_t err_size)
                       &cfg->retry_base_ms, err, err_size) != 0
         || vs_env_int("VIDSTREAM_SHUTDOWN_GRACE", 20, 0, 3600,
                       &cfg->shutdown_grace, err, err_size) != 0
-        || vs_env_int("VIDSTREAM_STALE_AFTER",
-                      cfg->visibility_timeout * 2 / 3, 1,
-                      86400 * 7, &cfg->stale_after, err, err_size) != 0
+        || vs_env_int("VIDSTREAM_LEASE_SECONDS", lease_def, 2, 86400,
+                      &cfg->lease_seconds, err, err_size) != 0
+        || vs_env_int("VIDSTREAM_RECONCILE_INTERVAL", 30, 0, 86400,
+                      &cfg->reconcile_interval, err, err_size) != 0
+        || vs_env_int("VIDSTREAM_RESEND_AFTER", 10, 1, 86400,
+                      &cfg->resend_after, err, err_size) != 0
+        || vs_env_int("VIDSTREAM_REQUEUE_AFTER", 900, 1, 86400 * 14,
+                      &cfg->requeue_after, err, err_size) != 0
+        || vs_env_int("VIDSTREAM_MAX_ATTEMPTS", 5, 1, 1000,
+                      &cfg->max_attempts, err, err_size) != 0
+        || vs_env_int("VIDSTREAM_MAX_JOB_AGE", 86400, 1, 86400 * 365,
+                      &cfg->max_job_age, err, err_size) != 0
+        || vs_env_int("VIDSTREAM_PENDING_LIFETIME", 7 * 86400, 1,
+                      86400 * 365, &cfg->pending_lifetime, err,
+                      err_size) != 0
         || vs_env_int64("VIDSTREAM_MAX_INPUT_BYTES", 5368709120LL, 1,
                         INT64_MAX, &cfg->max_input_bytes, err, err_size) != 0
         || vs_env_int64("VIDSTREAM_MAX_DURATION", 14400, 1, 86400 * 7,
@@ -305,9 +357,6 @@ vs_config_load(vs_config_t *cfg, int need_aws, char *err, size_t err_size)
     cfg->max_duration_ms = dur_s * 1000;
     if (cfg->heartbeat < 1) {
         cfg->heartbeat = 1;
-    }
-    if (cfg->stale_after <= cfg->heartbeat) {
-        cfg->stale_after = cfg->heartbeat + 1;
     }
 
     cfg->heartbeat_file = vs_env("VIDSTREAM_HEARTBEAT_FILE");

@@ -29,11 +29,22 @@ typedef struct {
     int          retry_base_ms;     /* first backoff, doubled each time */
     int          shutdown_grace;    /* s a running job may go on after
                                        SIGTERM before it is released */
-    int          stale_after;       /* s after which a 'processing' row
-                                       may be taken over by a redelivery */
+    int          lease_seconds;     /* s a claim holds a processing video
+                                       without renewal (renewed every
+                                       third of it while the job runs) */
     int          max_receive;       /* the queue's maxReceiveCount: -1 read
                                        it from the RedrivePolicy, 0 none */
     const char  *heartbeat_file;    /* touched while the worker is alive */
+
+    /* the reconciler (reconcile.c), all in seconds */
+    int          reconcile_interval;  /* between passes, 0: off */
+    int          resend_after;      /* queued, never confirmed sent */
+    int          requeue_after;     /* queued, sent this long ago */
+    int          max_attempts;      /* claims before an expired lease
+                                       fails the video */
+    int          max_job_age;       /* queued/processing at most this
+                                       long after queued_at */
+    int          pending_lifetime;  /* pending_upload removed after */
 
     int64_t      max_input_bytes;
     int64_t      max_duration_ms;

@@ -3,7 +3,10 @@
  * there are free job slots; each message runs on its own thread; one
  * heartbeat thread keeps every running message invisible
  * (ChangeMessageVisibility every VIDSTREAM_HEARTBEAT seconds), so a
- * two-hour transcode is never handed to a second worker.
+ * two-hour transcode is never handed to a second worker. One lease
+ * thread, on its own PostgreSQL connection, renews the lease of every
+ * running job's video (db.h) every third of VIDSTREAM_LEASE_SECONDS; the
+ * reconciler (reconcile.h) runs on a thread of its own.
  *
  * SIGTERM/SIGINT: stop receiving, let running jobs finish for
  * VIDSTREAM_SHUTDOWN_GRACE seconds (counted from the signal), then
@@ -20,6 +23,7 @@
 #include "db.h"
 #include "job.h"
 #include "log.h"
+#include "reconcile.h"
 #include "sqs.h"
 
 #include <curl/curl.h>
@@ -48,6 +52,8 @@ typedef struct {
     vs_job_outcome_t   outcome;
     PGconn            *db;          /* kept across jobs of this slot */
     vs_events_t        events;      /* its Redis connection, likewise */
+    vs_lease_t         lease;       /* the running job's, renewed by the
+                                       lease thread */
 } vs_slot_t;
 
 struct vs_consumer_s {
@@ -58,6 +64,7 @@ struct vs_consumer_s {
     pthread_mutex_t     lock;
     pthread_cond_t      changed;
     volatile int        heartbeat_stop;
+    PGconn             *lease_db;       /* the lease thread's */
     int                 touch_failed;   /* logged once */
     int                 max_receive;    /* the queue's, 0 unknown */
 };
@@ -96,6 +103,7 @@ vs_slot_main(void *arg)
     ctx.message_id = slot->msg.message_id;
     ctx.receive_count = slot->msg.receive_count;
     ctx.max_receive = c->max_receive;
+    ctx.lease = &slot->lease;
 
     slot->outcome = vs_job_handle(&ctx, slot->msg.body, slot->msg.body_len);
     slot->db = ctx.db;
@@ -252,6 +260,77 @@ vs_heartbeat_main(void *arg)
 }
 
 
+/*
+ * Renews the lease of every running job's video every third of the lease,
+ * from a timer rather than from the job's progress: an upload or a slow
+ * first frame reports no progress but is no dead worker. A renewal that
+ * fails is tried again a second later; a lost lease (the reconciler took
+ * the video back after a long database outage, or failed it past its
+ * maximum age) stops the job: nothing it produces could be committed.
+ */
+static void *
+vs_lease_main(void *arg)
+{
+    vs_consumer_t  *c = arg;
+    vs_lease_t     *lease;
+    char            video_id[VS_JOB_ID_LEN + 1], err[256];
+    time_t          now, every;
+    int             i, attempt = 0, rc;
+
+    every = c->cfg->lease_seconds / 3 > 0 ? c->cfg->lease_seconds / 3 : 1;
+
+    while (!c->heartbeat_stop) {
+        for (i = 0; i < c->nslots; i++) {
+            lease = &c->slots[i].lease;
+            now = time(NULL);
+            video_id[0] = '\0';
+
+            pthread_mutex_lock(&lease->lock);
+            if (lease->video_id[0] != '\0' && now - lease->renewed >= every) {
+                memcpy(video_id, lease->video_id, sizeof(video_id));
+                attempt = lease->attempt;
+            }
+            pthread_mutex_unlock(&lease->lock);
+
+            if (video_id[0] == '\0') {
+                continue;
+            }
+
+            rc = vs_db_renew(&c->lease_db, c->cfg->database_url, video_id,
+                             attempt, c->cfg->lease_seconds, err,
+                             sizeof(err));
+            if (rc == VS_DB_NO_ROW) {
+                vs_log(VS_LOG_WARN, video_id, "lease", "lease of attempt %d "
+                       "lost: the video is not ours any more, the job "
+                       "stops", attempt);
+            } else if (rc != VS_DB_OK) {
+                vs_log(VS_LOG_WARN, video_id, "lease", "cannot renew: %s",
+                       err);
+            } else {
+                vs_log(VS_LOG_DEBUG, video_id, "lease", "renewed for %d s",
+                       c->cfg->lease_seconds);
+            }
+
+            pthread_mutex_lock(&lease->lock);
+            if (strcmp(lease->video_id, video_id) == 0
+                && lease->attempt == attempt)
+            {
+                /* a failed renewal is tried again in a second */
+                lease->renewed = rc == VS_DB_TRANSIENT
+                                 ? now - every + 1 : time(NULL);
+                lease->lost = rc == VS_DB_NO_ROW;
+            }
+            pthread_mutex_unlock(&lease->lock);
+        }
+
+        usleep(200 * 1000);
+    }
+
+    vs_db_close(&c->lease_db);
+    return NULL;
+}
+
+
 static int
 vs_busy_slots(vs_consumer_t *c)
 {
@@ -332,8 +411,9 @@ int
 vs_consumer_run(const vs_config_t *cfg, int once)
 {
     static vs_consumer_t  c;
+    static vs_reconciler_t  reconciler;
     struct sigaction      sa;
-    pthread_t             heartbeat;
+    pthread_t             heartbeat, lease;
     vs_sqs_msg_t          msgs[10];
     char                  err[512];
     time_t                deadline;
@@ -347,6 +427,10 @@ vs_consumer_run(const vs_config_t *cfg, int once)
     for (i = 0; i < c.nslots; i++) {
         c.slots[i].consumer = &c;
         c.slots[i].events.url = cfg->redis_url;
+        if (pthread_mutex_init(&c.slots[i].lease.lock, NULL) != 0) {
+            vs_log(VS_LOG_ERROR, NULL, "start", "pthread_mutex_init failed");
+            return 1;
+        }
     }
 
     memset(&sa, 0, sizeof(sa));
@@ -380,6 +464,24 @@ vs_consumer_run(const vs_config_t *cfg, int once)
         vs_log(VS_LOG_ERROR, NULL, "start", "cannot start threads");
         return 1;
     }
+    if (pthread_create(&lease, NULL, vs_lease_main, &c) != 0) {
+        vs_log(VS_LOG_ERROR, NULL, "start", "cannot start the lease thread");
+        c.heartbeat_stop = 1;
+        pthread_join(heartbeat, NULL);
+        return 1;
+    }
+
+    /* --once handles one message: no fleet duties */
+    memset(&reconciler, 0, sizeof(reconciler));
+    if (!once
+        && vs_reconcile_start(&reconciler, cfg, &c.aws,
+                              (volatile int *) &vs_stop) != 0)
+    {
+        c.heartbeat_stop = 1;
+        pthread_join(heartbeat, NULL);
+        pthread_join(lease, NULL);
+        return 1;
+    }
 
     /* the last delivery before the DLQ: from the queue unless configured */
     c.max_receive = cfg->max_receive;
@@ -395,9 +497,10 @@ vs_consumer_run(const vs_config_t *cfg, int once)
     }
 
     vs_log(VS_LOG_INFO, NULL, "start", "consuming %s with %d job slot(s), "
-           "visibility %d s, heartbeat %d s, max receive count %d%s",
-           cfg->queue_url, c.nslots, cfg->visibility_timeout, cfg->heartbeat,
-           c.max_receive, c.max_receive ? "" : " (no dead-letter queue known)");
+           "visibility %d s, heartbeat %d s, lease %d s, max receive count "
+           "%d%s", cfg->queue_url, c.nslots, cfg->visibility_timeout,
+           cfg->heartbeat, cfg->lease_seconds, c.max_receive,
+           c.max_receive ? "" : " (no dead-letter queue known)");
 
     while (!vs_stop) {
         vs_touch(&c);
@@ -504,8 +607,12 @@ vs_consumer_run(const vs_config_t *cfg, int once)
         vs_wait_change(&c, 200);
     }
 
+    /* --once: nothing stops the reconciler but this (it is not running) */
+    vs_reconcile_join(&reconciler);
+
     c.heartbeat_stop = 1;
     pthread_join(heartbeat, NULL);
+    pthread_join(lease, NULL);
 
     for (i = 0; i < c.nslots; i++) {
         vs_db_close(&c.slots[i].db);

@@ -50,11 +50,7 @@ vs_db_close(PGconn **conn)
 }
 
 
-/*
- * Runs a parameterised statement; *res is set on success (tuples or
- * command ok). A failed connection is dropped so the next call reconnects.
- */
-static int
+int
 vs_db_exec(PGconn **conn, const char *url, const char *sql, int n,
     const char * const *params, PGresult **res, char *err, size_t err_size)
 {
@@ -105,37 +101,40 @@ vs_db_update(PGconn **conn, const char *url, const char *sql, int n,
 vs_claim_t
 vs_db_claim(PGconn **conn, const char *url, const char *video_id,
     const char *owner, const char *key, int from_s3_event,
-    int receive_count, int stale_after, int *attempt, char *status,
+    int lease_seconds, int max_attempts, int *attempt, char *status,
     size_t status_size, char *err, size_t err_size)
 {
     static const char  claim[] =
         "UPDATE videos SET status = 'processing', attempts = attempts + 1,"
-        " started_at = now(), progress = 0, error = NULL,"
+        " started_at = now(), progress = 0, error = NULL, error_code = NULL,"
+        " lease_until = now() + make_interval(secs => $5::int),"
         " queued_at = COALESCE(queued_at, now())"
         " WHERE id = $1::uuid AND owner_sub = $2 AND input_key = $3"
         "   AND (status = 'queued'"
         "        OR (status = 'pending_upload' AND $4::int = 1)"
-        "        OR (status = 'processing' AND $5::int > 1"
-        "            AND updated_at < now() - make_interval(secs => $6::int)))"
+        "        OR (status = 'processing' AND attempts < $6::int"
+        "            AND (lease_until < now()"
+        "                 OR (lease_until IS NULL AND updated_at < now()"
+        "                     - make_interval(secs => $5::int)))))"
         " RETURNING attempts";
     static const char  look[] =
         "SELECT status, input_key = $3 FROM videos"
         " WHERE id = $1::uuid AND owner_sub = $2";
 
     const char  *params[6];
-    char         s3[4], rc_s[16], stale_s[16];
+    char         s3[4], lease_s[16], max_s[16];
     PGresult    *res;
     vs_claim_t   claim_rc;
 
     snprintf(s3, sizeof(s3), "%d", from_s3_event ? 1 : 0);
-    snprintf(rc_s, sizeof(rc_s), "%d", receive_count);
-    snprintf(stale_s, sizeof(stale_s), "%d", stale_after);
+    snprintf(lease_s, sizeof(lease_s), "%d", lease_seconds);
+    snprintf(max_s, sizeof(max_s), "%d", max_attempts);
     params[0] = video_id;
     params[1] = owner;
     params[2] = key;
     params[3] = s3;
-    params[4] = rc_s;
-    params[5] = stale_s;
+    params[4] = lease_s;
+    params[5] = max_s;
     status[0] = '\0';
 
     if (vs_db_exec(conn, url, claim, 6, params, &res, err, err_size)
@@ -201,6 +200,29 @@ vs_db_progress(PGconn **conn, const char *url, const char *video_id,
 
 
 int
+vs_db_renew(PGconn **conn, const char *url, const char *video_id,
+    int attempt, int lease_seconds, char *err, size_t err_size)
+{
+    const char  *params[3];
+    char         a[16], l[16];
+
+    snprintf(a, sizeof(a), "%d", attempt);
+    snprintf(l, sizeof(l), "%d", lease_seconds);
+    params[0] = video_id;
+    params[1] = a;
+    params[2] = l;
+
+    return vs_db_update(conn, url,
+                        "UPDATE videos"
+                        " SET lease_until = now() + make_interval(secs =>"
+                        "                                         $3::int)"
+                        " WHERE id = $1::uuid AND status = 'processing'"
+                        "   AND attempts = $2::int",
+                        3, params, err, err_size);
+}
+
+
+int
 vs_db_done(PGconn **conn, const char *url, const char *video_id,
     int attempt, int64_t duration_ms, int width, int height, int hls,
     char *err, size_t err_size)
@@ -221,7 +243,8 @@ vs_db_done(PGconn **conn, const char *url, const char *video_id,
 
     return vs_db_update(conn, url,
                         "UPDATE videos SET status = 'done', progress = 100,"
-                        " error = NULL, finished_at = now(),"
+                        " error = NULL, error_code = NULL, lease_until = NULL,"
+                        " finished_at = now(),"
                         " duration_ms = $3::bigint, width = $4::int,"
                         " height = $5::int, output_mp4 = true,"
                         " output_thumbnail = true, output_hls = $6::boolean"
@@ -233,31 +256,31 @@ vs_db_done(PGconn **conn, const char *url, const char *video_id,
 
 int
 vs_db_fail(PGconn **conn, const char *url, const char *video_id,
-    int attempt, const char *error, char *err, size_t err_size)
+    int attempt, vs_error_code_t code, const char *error, char *err,
+    size_t err_size)
 {
-    const char  *params[3];
+    const char  *params[4];
+    const char  *name;
     char         a[16];
+
+    name = vs_error_code_name(code);
+    if (name == NULL) {
+        name = vs_error_code_name(VS_ERR_TRANSCODE_FAILED);
+    }
 
     snprintf(a, sizeof(a), "%d", attempt);
     params[0] = video_id;
     params[1] = a;
     params[2] = error;
-
-    if (attempt < 0) {
-        return vs_db_update(conn, url,
-                            "UPDATE videos SET status = 'failed',"
-                            " error = $3, finished_at = now()"
-                            " WHERE id = $1::uuid AND status = 'queued'"
-                            "   AND $2::int < 0",
-                            3, params, err, err_size);
-    }
+    params[3] = name;
 
     return vs_db_update(conn, url,
                         "UPDATE videos SET status = 'failed', error = $3,"
+                        " error_code = $4, lease_until = NULL,"
                         " finished_at = now()"
                         " WHERE id = $1::uuid AND status = 'processing'"
                         "   AND attempts = $2::int",
-                        3, params, err, err_size);
+                        4, params, err, err_size);
 }
 
 
@@ -275,7 +298,7 @@ vs_db_release(PGconn **conn, const char *url, const char *video_id,
 
     return vs_db_update(conn, url,
                         "UPDATE videos SET status = 'queued', progress = 0,"
-                        " error = $3"
+                        " error = $3, lease_until = NULL"
                         " WHERE id = $1::uuid AND status = 'processing'"
                         "   AND attempts = $2::int",
                         3, params, err, err_size);

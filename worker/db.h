@@ -3,12 +3,18 @@
  * transitions queued -> processing -> done | failed. One connection per
  * job thread (a PGconn is not shared between threads).
  *
- * The lease: a claim increments `attempts` and returns it; every later
- * write of the job is guarded by `status = 'processing' AND attempts = n`,
- * so a worker whose job was taken over can never overwrite its successor.
+ * The lease: a claim increments `attempts` and returns it, and sets
+ * `lease_until` (sql/002_lifecycle.sql); every later write of the job is
+ * guarded by `status = 'processing' AND attempts = n`, so a worker whose
+ * job was taken over can never overwrite its successor. While the job runs
+ * the consumer renews lease_until (vs_db_renew); a processing video whose
+ * lease expired has lost its worker and may be claimed again, or taken
+ * back by the reconciler (reconcile.c).
  */
 #ifndef VS_DB_H
 #define VS_DB_H
+
+#include "vs_video.h"
 
 #include <libpq-fe.h>
 #include <stdint.h>
@@ -32,28 +38,52 @@ int vs_db_connect(PGconn **conn, const char *url, char *err,
     size_t err_size);
 
 /*
- * Takes the video: queued -> processing (also pending_upload when
- * from_s3_event: the upload evidently finished), or processing ->
- * processing when the message is a redelivery (receive_count > 1) and the
- * row has not been touched for stale_after seconds (its worker died).
+ * Runs a parameterised statement; *res is set on success (tuples or
+ * command ok), the caller PQclear()s it. A broken connection is dropped so
+ * that the next call reconnects. VS_DB_OK or VS_DB_TRANSIENT.
+ */
+int vs_db_exec(PGconn **conn, const char *url, const char *sql, int n,
+    const char * const *params, PGresult **res, char *err, size_t err_size);
+
+/*
+ * Takes the video whose id, owner and input key all match the message:
+ * queued -> processing (also pending_upload when from_s3_event: the upload
+ * evidently finished), or processing -> processing when its lease has
+ * expired (its worker died, or could not record the outcome). A row
+ * claimed before leases existed (lease_until NULL) counts as expired when
+ * untouched for lease_seconds. The new lease runs lease_seconds. An
+ * expired lease after max_attempts claims is not taken over (BUSY): its
+ * worker died that many times, and the reconciler fails the video.
  * *attempt is the lease; *status the row's status when not taken.
  */
 vs_claim_t vs_db_claim(PGconn **conn, const char *url, const char *video_id,
     const char *owner, const char *key, int from_s3_event,
-    int receive_count, int stale_after, int *attempt, char *status,
+    int lease_seconds, int max_attempts, int *attempt, char *status,
     size_t status_size, char *err, size_t err_size);
 
-/* Progress 0..99, also proves the lease is alive (updated_at). */
+/* Progress 0..99 of the lease holder. */
 int vs_db_progress(PGconn **conn, const char *url, const char *video_id,
     int attempt, int percent, char *err, size_t err_size);
+
+/*
+ * Extends the lease to now + lease_seconds. VS_DB_NO_ROW: the lease is
+ * lost (taken over, taken back, ended by the reconciler, or deleted).
+ */
+int vs_db_renew(PGconn **conn, const char *url, const char *video_id,
+    int attempt, int lease_seconds, char *err, size_t err_size);
 
 int vs_db_done(PGconn **conn, const char *url, const char *video_id,
     int attempt, int64_t duration_ms, int width, int height, int hls,
     char *err, size_t err_size);
 
-/* processing (attempt) -> failed; attempt < 0: queued -> failed. */
+/*
+ * processing (attempt) -> failed with error_code (VS_ERR_NONE is recorded
+ * as transcode_failed: every failed video has a code) and error, the
+ * sentence for a human.
+ */
 int vs_db_fail(PGconn **conn, const char *url, const char *video_id,
-    int attempt, const char *error, char *err, size_t err_size);
+    int attempt, vs_error_code_t code, const char *error, char *err,
+    size_t err_size);
 
 /*
  * processing (attempt) -> queued: the job is handed back to the queue;

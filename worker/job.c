@@ -1,13 +1,23 @@
 /*
  * The job: CONTRACT.md sections 4-6.
  *
- * Failures are sorted once, where they happen: permanent ones (a malformed
- * message, an unknown video, an undecodable or over-limit input) mark the
- * video failed and the message is deleted; transient ones (S3, SQS,
- * PostgreSQL, the network) are retried here with exponential backoff
- * VIDSTREAM_RETRIES times, then the video goes back to 'queued' and the
- * message is left to come back (and, after the queue's maxReceiveCount,
- * to go to the dead-letter queue).
+ * A message changes a video only when its video_id, owner and key all
+ * match the row (the claim is guarded on all three); a malformed message,
+ * an unknown video or a mismatch change nothing and the message is
+ * deleted.
+ *
+ * Failures are sorted once, where they happen: permanent ones (an
+ * undecodable or over-limit input, a missing upload) mark the video failed
+ * with an error_code; transient ones (S3, SQS, PostgreSQL, the network) are
+ * retried here with exponential backoff VIDSTREAM_RETRIES times, then the
+ * video goes back to 'queued' and the message is left to come back (and,
+ * after the queue's maxReceiveCount, to go to the dead-letter queue).
+ *
+ * A message is deleted only once its outcome is committed: when even the
+ * failure cannot be recorded, the video is handed back (or, if that cannot
+ * be written either, its lease simply runs out) and the message is left to
+ * come back; the redelivery claims the video again and runs the job, whose
+ * outcome is recorded then. The lease is never renewed past the job.
  */
 #include "job.h"
 
@@ -31,10 +41,32 @@
 #define VS_JOB_INPUT_URL_TTL  (6 * 3600)
 
 
+/* Shutdown: the grace is over. */
 static int
 vs_job_aborted(vs_job_ctx_t *ctx)
 {
     return ctx->abort != NULL && *ctx->abort;
+}
+
+
+/*
+ * The lease thread found our lease gone (the reconciler took the video
+ * back or ended it, or it was deleted): whatever we produce can no longer
+ * be committed, so the job stops instead of burning the CPU.
+ */
+static int
+vs_job_lease_lost(vs_job_ctx_t *ctx)
+{
+    int  lost;
+
+    if (ctx->lease == NULL) {
+        return 0;
+    }
+
+    pthread_mutex_lock(&ctx->lease->lock);
+    lost = ctx->lease->lost;
+    pthread_mutex_unlock(&ctx->lease->lock);
+    return lost;
 }
 
 
@@ -51,7 +83,7 @@ vs_job_backoff(vs_job_ctx_t *ctx, int try)
     ms = ms * 3 / 4 + (rand() % (ms / 2 + 1));
 
     for (slept = 0; slept < ms; slept += 50) {
-        if (vs_job_aborted(ctx)) {
+        if (vs_job_aborted(ctx) || vs_job_lease_lost(ctx)) {
             return -1;
         }
         usleep(50 * 1000);
@@ -108,7 +140,7 @@ vs_job_progress(void *opaque, int percent)
 static int
 vs_job_interrupt(void *opaque)
 {
-    return vs_job_aborted(opaque);
+    return vs_job_aborted(opaque) || vs_job_lease_lost(opaque);
 }
 
 
@@ -120,31 +152,104 @@ vs_rm_entry(const char *path, const struct stat *st, int flag,
 }
 
 
-/* Marks the video failed (permanent) with retries; logs the outcome. */
+/* The job holds the lease: the consumer's lease thread renews it. */
 static void
-vs_job_fail(vs_job_ctx_t *ctx, int attempt, const char *stage,
-    const char *reason)
+vs_job_lease_hold(vs_job_ctx_t *ctx, const char *video_id, int attempt)
 {
-    char  err[256];
-    int   try, rc;
+    if (ctx->lease == NULL) {
+        return;
+    }
 
-    vs_log(VS_LOG_ERROR, ctx->video_id, stage, "failed: %s", reason);
+    pthread_mutex_lock(&ctx->lease->lock);
+    snprintf(ctx->lease->video_id, sizeof(ctx->lease->video_id), "%s",
+             video_id);
+    ctx->lease->attempt = attempt;
+    ctx->lease->renewed = time(NULL);
+    ctx->lease->lost = 0;
+    pthread_mutex_unlock(&ctx->lease->lock);
+}
+
+
+/*
+ * The job is over (whatever its outcome): nobody renews the lease any
+ * more, so a video left processing (an outcome that could not be written)
+ * is claimable again once it runs out.
+ */
+static void
+vs_job_lease_drop(vs_job_ctx_t *ctx)
+{
+    if (ctx->lease == NULL) {
+        return;
+    }
+
+    pthread_mutex_lock(&ctx->lease->lock);
+    ctx->lease->video_id[0] = '\0';
+    ctx->lease->attempt = 0;
+    pthread_mutex_unlock(&ctx->lease->lock);
+}
+
+
+static void vs_job_release(vs_job_ctx_t *ctx, const char *error);
+
+
+/*
+ * Marks the video failed (permanent) with retries and logs it with its
+ * code. Returns what to do with the message: DELETE once the failure is
+ * committed (or the lease was lost: the video is someone else's now);
+ * LEAVE when it could not be written, after handing the video back to
+ * 'queued' when that much can be written, so that the redelivery runs the
+ * job again and records its outcome (else the lease runs out and the
+ * redelivery, or the reconciler, takes it back).
+ */
+static vs_job_outcome_t
+vs_job_fail(vs_job_ctx_t *ctx, int attempt, const char *stage,
+    vs_error_code_t code, const char *reason)
+{
+    const char  *name;
+    char         err[256];
+    int          try, rc;
+
+    name = vs_error_code_name(code);
+    if (name == NULL) {
+        code = VS_ERR_TRANSCODE_FAILED;
+        name = vs_error_code_name(code);
+    }
 
     for (try = 0; ; try++) {
         rc = vs_db_fail(&ctx->db, ctx->cfg->database_url, ctx->video_id,
-                        attempt, reason, err, sizeof(err));
+                        attempt, code, reason, err, sizeof(err));
         if (rc != VS_DB_TRANSIENT || try >= ctx->cfg->retries
             || vs_job_backoff(ctx, try) != 0)
         {
             break;
         }
+        vs_log(VS_LOG_WARN, ctx->video_id, stage, "recording the failure "
+               "(%s), retrying: %s", name, err);
     }
 
-    if (rc == VS_DB_TRANSIENT) {
-        vs_log(VS_LOG_ERROR, ctx->video_id, stage,
-               "cannot record the failure: %s", err);
-    } else if (rc == VS_DB_OK) {
+    switch (rc) {
+    case VS_DB_OK:
+        vs_log_fields(VS_LOG_ERROR, ctx->video_id, stage,
+                      json_pack("{s:s, s:i}", "error_code", name,
+                                "attempt", attempt),
+                      "failed (%s): %s", name, reason);
         vs_job_event(ctx);
+        return VS_JOB_DELETE;
+
+    case VS_DB_NO_ROW:
+        vs_log(VS_LOG_WARN, ctx->video_id, stage, "failed (%s): %s; but the "
+               "lease (attempt %d) was lost meanwhile: not recorded, the "
+               "video's new owner decides", name, reason, attempt);
+        return VS_JOB_DELETE;
+
+    default:
+        vs_log_fields(VS_LOG_ERROR, ctx->video_id, stage,
+                      json_pack("{s:s, s:i}", "error_code", name,
+                                "attempt", attempt),
+                      "failed (%s): %s; cannot record it (%s): video handed "
+                      "back, message left to come back", name, reason, err);
+        vs_job_release(ctx, NULL);
+        return VS_JOB_LEAVE;
     }
 }
 
@@ -297,7 +402,7 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
     for (try = 0; ; try++) {
         claim = vs_db_claim(&ctx->db, cfg->database_url, job->video_id,
                             job->owner, job->key, from_s3_event,
-                            ctx->receive_count, cfg->stale_after, &attempt,
+                            cfg->lease_seconds, cfg->max_attempts, &attempt,
                             status, sizeof(status), err, sizeof(err));
         if (claim != VS_CLAIM_ERROR || try >= cfg->retries
             || vs_job_backoff(ctx, try) != 0)
@@ -312,20 +417,24 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
         break;
     case VS_CLAIM_UNKNOWN:
         vs_log(VS_LOG_ERROR, job->video_id, "claim",
-               "unknown video (no such id for this owner): message dropped");
+               "unknown video (no such id for this owner): message deleted, "
+               "no video changed");
         return VS_JOB_DELETE;
     case VS_CLAIM_MISMATCH:
         vs_log(VS_LOG_ERROR, job->video_id, "claim",
-               "message key does not match the video: message dropped");
+               "message key does not match the video: message deleted, no "
+               "video changed");
         return VS_JOB_DELETE;
     case VS_CLAIM_BUSY:
         if (ctx->receive_count > 1) {
             /*
-             * A redelivery: its worker may have died without the row
-             * being stale yet. Let it come back; it is taken over then.
+             * A redelivery: its worker may have died with its lease not
+             * run out yet. Let it come back; it is taken over then (or the
+             * reconciler takes the video back).
              */
             vs_log(VS_LOG_WARN, job->video_id, "claim", "video is "
-                   "processing and not stale yet: message left to come back");
+                   "processing under a live lease (or its attempts are "
+                   "used up): message left to come back");
             return VS_JOB_LEAVE;
         }
         /* fall through */
@@ -344,6 +453,7 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
 
     ctx->attempt = attempt;
     ctx->last_progress = 0;
+    vs_job_lease_hold(ctx, job->video_id, attempt);
     t_claim = vs_now();
     vs_job_event(ctx);
     fields = json_pack("{s:i, s:i}", "attempt", attempt, "receive_count",
@@ -363,22 +473,26 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
     }
 
     if (rc == VS_S3_NOT_FOUND) {
-        vs_job_fail(ctx, attempt, "input", "the uploaded file was not found");
-        return VS_JOB_DELETE;
+        outcome = vs_job_fail(ctx, attempt, "input", VS_ERR_INPUT_MISSING,
+                              "the uploaded file was not found");
+        goto cleanup;
     }
     if (rc != 0) {
         goto transient;
     }
     if (size == 0) {
-        vs_job_fail(ctx, attempt, "input", "the uploaded file is empty");
-        return VS_JOB_DELETE;
+        /* an object, but nothing in it that could ever decode */
+        outcome = vs_job_fail(ctx, attempt, "input", VS_ERR_INPUT_CORRUPT,
+                              "the uploaded file is empty");
+        goto cleanup;
     }
     if (size > cfg->max_input_bytes) {
         snprintf(err, sizeof(err), "the uploaded file is %lld bytes, over "
                  "the limit of %lld", (long long) size,
                  (long long) cfg->max_input_bytes);
-        vs_job_fail(ctx, attempt, "input", err);
-        return VS_JOB_DELETE;
+        outcome = vs_job_fail(ctx, attempt, "input", VS_ERR_INPUT_TOO_LARGE,
+                              err);
+        goto cleanup;
     }
 
     url = malloc(VS_SIGV4_URL_MAX);
@@ -423,6 +537,7 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
             goto transient;
         }
 
+        memset(&res, 0, sizeof(res));
         tcs = vs_transcode(url, mp4, &opts, &res);
         if (tcs != VS_TC_TRANSIENT || try >= cfg->retries
             || vs_job_backoff(ctx, try) != 0)
@@ -434,7 +549,11 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
     }
 
     if (tcs == VS_TC_PERMANENT) {
-        vs_job_fail(ctx, attempt, "transcode", res.error);
+        /* the transcoder knows why (input_corrupt…); NONE: our side */
+        outcome = vs_job_fail(ctx, attempt, "transcode",
+                              res.code != VS_ERR_NONE
+                              ? res.code : VS_ERR_TRANSCODE_FAILED,
+                              res.error);
         goto cleanup;
     }
     if (tcs != VS_TC_OK) {
@@ -444,7 +563,8 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
 
     tcs = vs_thumbnail(mp4, jpg, &opts, err, sizeof(err));
     if (tcs == VS_TC_PERMANENT) {
-        vs_job_fail(ctx, attempt, "thumbnail", err);
+        outcome = vs_job_fail(ctx, attempt, "thumbnail",
+                              VS_ERR_TRANSCODE_FAILED, err);
         goto cleanup;
     }
     if (tcs != VS_TC_OK) {
@@ -459,6 +579,11 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
         tcs = vs_hls(mp4, hls, cfg->hls_fmp4, cfg->hls_segment,
                      cfg->hls_ladder, !res.remuxed, &opts, &renditions, err,
                      sizeof(err));
+        if (tcs == VS_TC_PERMANENT) {
+            outcome = vs_job_fail(ctx, attempt, "hls",
+                                  VS_ERR_TRANSCODE_FAILED, err);
+            goto cleanup;
+        }
         if (tcs != VS_TC_OK) {
             goto transient;
         }
@@ -471,20 +596,25 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
     /* 4. outputs, output/<sub>/<id>/… */
     snprintf(key, sizeof(key), "output/%s/%s/video.mp4", job->owner,
              job->video_id);
-    if (vs_job_upload(ctx, mp4, key, "video/mp4", err, sizeof(err)) != 0) {
-        goto transient;
+    rc = vs_job_upload(ctx, mp4, key, "video/mp4", err, sizeof(err));
+    if (rc == 0) {
+        snprintf(key, sizeof(key), "output/%s/%s/thumbnail.jpg", job->owner,
+                 job->video_id);
+        rc = vs_job_upload(ctx, jpg, key, "image/jpeg", err, sizeof(err));
     }
-    snprintf(key, sizeof(key), "output/%s/%s/thumbnail.jpg", job->owner,
-             job->video_id);
-    if (vs_job_upload(ctx, jpg, key, "image/jpeg", err, sizeof(err)) != 0) {
-        goto transient;
-    }
-    if (cfg->hls) {
+    if (rc == 0 && cfg->hls) {
         snprintf(key, sizeof(key), "output/%s/%s/hls", job->owner,
                  job->video_id);
-        if (vs_job_upload_hls(ctx, hls, key, 0, err, sizeof(err)) != 0) {
-            goto transient;
-        }
+        rc = vs_job_upload_hls(ctx, hls, key, 0, err, sizeof(err));
+    }
+    if (rc == VS_S3_PERMANENT) {
+        /* S3 refused the outputs for good (a 4xx other than throttling) */
+        outcome = vs_job_fail(ctx, attempt, "upload", VS_ERR_STORAGE_FAILED,
+                              err);
+        goto cleanup;
+    }
+    if (rc != 0) {
+        goto transient;
     }
     t_up = vs_now();
 
@@ -504,8 +634,9 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
     }
     if (rc == VS_DB_NO_ROW) {
         /* taken over (we were presumed dead) or deleted meanwhile */
-        vs_log(VS_LOG_WARN, job->video_id, "commit", "lease lost (attempt "
-               "%d): another worker owns the video now", attempt);
+        vs_log(VS_LOG_WARN, job->video_id, "commit", "lease of attempt %d "
+               "lost: not committed, message deleted (the video's new "
+               "owner or the reconciler decides)", attempt);
         outcome = VS_JOB_DELETE;
         goto cleanup;
     }
@@ -533,7 +664,16 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
 
 transient:
 
-    if (vs_job_aborted(ctx)) {
+    if (vs_job_lease_lost(ctx)) {
+        /*
+         * Not a failure of ours to report: the video's new owner (a
+         * worker with the resent job) or the reconciler decides it.
+         */
+        vs_log(VS_LOG_WARN, job->video_id, "lease", "lease of attempt %d "
+               "lost: job abandoned, message deleted", attempt);
+        outcome = VS_JOB_DELETE;
+
+    } else if (vs_job_aborted(ctx)) {
         vs_log(VS_LOG_WARN, job->video_id, "shutdown",
                "job interrupted by shutdown: released to the queue");
         outcome = VS_JOB_RELEASE;
@@ -567,6 +707,8 @@ transient:
 
 cleanup:
 
+    vs_job_lease_drop(ctx);
+
     if (have_dir && nftw(dir, vs_rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
         vs_log(VS_LOG_WARN, job->video_id, "cleanup", "cannot remove %s: %s",
                dir, strerror(errno));
@@ -593,12 +735,12 @@ vs_job_handle(vs_job_ctx_t *ctx, const char *body, size_t len)
         break;
 
     case VS_MSG_INVALID:
-        ctx->video_id = msg.video_id;
-        vs_log(VS_LOG_ERROR, msg.video_id, "message",
-               "malformed message %s: %s", ctx->message_id, msg.reason);
-        if (msg.video_id[0] != '\0') {
-            vs_job_fail(ctx, -1, "message", "the job message was malformed");
-        }
+        /*
+         * Whatever video it seems to name, a malformed message cannot
+         * prove it is about it (CONTRACT.md section 6): it changes none.
+         */
+        vs_log(VS_LOG_ERROR, NULL, "message", "malformed message %s: %s: "
+               "deleted, no video changed", ctx->message_id, msg.reason);
         break;
 
     case VS_MSG_JOBS:

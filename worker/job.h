@@ -10,13 +10,32 @@
 #include "config.h"
 #include "events.h"
 
+#include "vs_job.h"
+
 #include <libpq-fe.h>
+#include <pthread.h>
+#include <time.h>
 
 typedef enum {
     VS_JOB_DELETE = 0,      /* done, or can never succeed, or no work */
     VS_JOB_LEAVE,           /* transient failure: let it come back */
     VS_JOB_RELEASE          /* shutdown: visibility 0, another worker now */
 } vs_job_outcome_t;
+
+/*
+ * The lease a running job holds on its video (db.h), shared with the
+ * consumer's lease thread, which renews it every lease/3 seconds for as
+ * long as the job holds it: a timer, not progress, so that a long upload
+ * or a transcode that reports no progress never looks like a dead worker.
+ */
+typedef struct {
+    pthread_mutex_t      lock;
+    char                 video_id[VS_JOB_ID_LEN + 1];  /* "": none held */
+    int                  attempt;
+    time_t               renewed;
+    int                  lost;      /* the renewal found it gone: the job
+                                       stops (its outcome is not ours) */
+} vs_lease_t;
 
 typedef struct {
     const vs_config_t   *cfg;
@@ -27,6 +46,8 @@ typedef struct {
     const char          *message_id;
     int                  receive_count;
     int                  max_receive;   /* the queue's, 0 unknown */
+    vs_lease_t          *lease;         /* renewed by the consumer, may be
+                                           NULL (then it simply expires) */
 
     /* per job, internal */
     const char          *video_id;

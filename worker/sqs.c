@@ -223,6 +223,27 @@ vs_sqs_change_visibility(vs_aws_t *aws, const char *queue_url,
 
 
 int
+vs_sqs_send(vs_aws_t *aws, const char *queue_url, const char *body,
+    char *err, size_t err_size)
+{
+    json_t  *req;
+    int      ret;
+
+    req = json_pack("{s:s, s:s}", "QueueUrl", queue_url, "MessageBody",
+                    body);
+    if (req == NULL) {
+        snprintf(err, err_size, "out of memory");
+        return -1;
+    }
+
+    ret = vs_sqs_call(aws, "SendMessage", req, 15000, &(int){0}, NULL, err,
+                      err_size);
+    json_decref(req);
+    return ret;
+}
+
+
+int
 vs_sqs_max_receive(vs_aws_t *aws, const char *queue_url, int *max,
     char *err, size_t err_size)
 {

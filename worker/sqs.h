@@ -1,6 +1,7 @@
 /*
  * SQS over its JSON protocol (application/x-amz-json-1.0, X-Amz-Target
- * AmazonSQS.*): receive, delete, change visibility.
+ * AmazonSQS.*): receive, delete, change visibility, and send (the
+ * reconciler's resends of a job message).
  */
 #ifndef VS_SQS_H
 #define VS_SQS_H
@@ -33,6 +34,13 @@ int vs_sqs_delete(vs_aws_t *aws, const char *queue_url, const char *receipt,
     char *err, size_t err_size);
 int vs_sqs_change_visibility(vs_aws_t *aws, const char *queue_url,
     const char *receipt, int seconds, char *err, size_t err_size);
+
+/*
+ * SendMessage of body (a job message, lib/vs_job). 0 once SQS has accepted
+ * it, or -1 (err): then it may or may not have been sent.
+ */
+int vs_sqs_send(vs_aws_t *aws, const char *queue_url, const char *body,
+    char *err, size_t err_size);
 
 /*
  * The queue's RedrivePolicy maxReceiveCount into *max (0 when the queue

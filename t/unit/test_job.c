@@ -108,8 +108,7 @@ test_job_message(void)
     CHECK(parse("{\"version\":2,\"video_id\":\"" ID "\",\"owner\":\"" SUB
                 "\",\"bucket\":\"b\",\"key\":\"" KEY "\"}", &msg)
           == VS_MSG_INVALID);
-    /* the video can still be marked failed */
-    CHECK_STR(msg.video_id, ID);
+    /* a malformed message names no video: it must change none */
     CHECK(msg.jobs == NULL && msg.njobs == 0);
     vs_msg_free(&msg);
 
@@ -120,13 +119,46 @@ test_job_message(void)
     CHECK(parse("{\"version\":1,\"video_id\":\"" ID "\",\"owner\":\"" SUB
                 "\",\"bucket\":\"b\"}", &msg) == VS_MSG_INVALID);
     CHECK(strstr(msg.reason, "key") != NULL);
-    CHECK_STR(msg.video_id, ID);
+    CHECK(msg.jobs == NULL && msg.njobs == 0);
     vs_msg_free(&msg);
 
     CHECK(parse("{\"version\":1,\"video_id\":123,\"owner\":\"" SUB
                 "\",\"bucket\":\"b\",\"key\":\"" KEY "\"}", &msg)
           == VS_MSG_INVALID);
-    CHECK_STR(msg.video_id, "");
+    CHECK(msg.jobs == NULL && msg.njobs == 0);
+    vs_msg_free(&msg);
+
+    /*
+     * video_id, owner and key must agree with each other: a message whose
+     * key names another video or another owner is malformed, never a job
+     */
+    CHECK(parse("{\"version\":1,\"video_id\":\"" ID "\",\"owner\":\"" SUB
+                "\",\"bucket\":\"b\",\"key\":\"input/" SUB
+                "/0b0e7c56-3a5f-4f5e-9a3c-000000000000/source\"}", &msg)
+          == VS_MSG_INVALID);
+    CHECK(msg.jobs == NULL && msg.njobs == 0);
+    CHECK(strstr(msg.reason, "key is not") != NULL);
+    vs_msg_free(&msg);
+
+    CHECK(parse("{\"version\":1,\"video_id\":\"" ID "\",\"owner\":"
+                "\"someone-else\",\"bucket\":\"b\",\"key\":\"" KEY "\"}",
+                &msg) == VS_MSG_INVALID);
+    CHECK(msg.jobs == NULL && msg.njobs == 0);
+    vs_msg_free(&msg);
+
+    /* an upper-case id is not ours (ids are lowercase UUIDs) */
+    CHECK(parse("{\"version\":1,\"video_id\":\"0B0E7C56-3A5F-4F5E-9A3C-"
+                "1D2E3F405162\",\"owner\":\"" SUB "\",\"bucket\":\"b\","
+                "\"key\":\"" KEY "\"}", &msg) == VS_MSG_INVALID);
+    CHECK(msg.jobs == NULL && msg.njobs == 0);
+    vs_msg_free(&msg);
+
+    /* not JSON at all, or JSON but not an object */
+    CHECK(parse("video_id=" ID, &msg) == VS_MSG_INVALID);
+    CHECK(msg.jobs == NULL && msg.njobs == 0);
+    vs_msg_free(&msg);
+    CHECK(parse("[\"" ID "\"]", &msg) == VS_MSG_INVALID);
+    CHECK(msg.jobs == NULL && msg.njobs == 0);
     vs_msg_free(&msg);
 
     /* an embedded NUL */

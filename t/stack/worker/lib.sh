@@ -99,10 +99,12 @@ w_video() {
     id=$(/usr/bin/python3 -c 'import uuid; print(uuid.uuid4())')
     sub=$(/usr/bin/python3 -c 'import uuid; print(uuid.uuid4())')
     size=$(stat -c %s "$file"); [ "$size" -gt 0 ] || size=1
+    # enqueued_at: as the edge does once SQS took the job (the tests send
+    # it themselves right after); NULL would invite the reconciler's resend
     w_sql "INSERT INTO videos (id, owner_sub, status, filename, content_type,
-             size, input_key, queued_at)
+             size, input_key, queued_at, enqueued_at)
            VALUES ('$id', '$sub', '$status', '$(basename "$file")',
-             'video/mp4', $size, 'input/$sub/$id/source', now())" >/dev/null
+             'video/mp4', $size, 'input/$sub/$id/source', now(), now())" >/dev/null
     curl -sf -X PUT --data-binary @"$file" \
         "$(s3_url "input/$sub/$id/source")" -o /dev/null || return 1
     echo "$id $sub"
@@ -132,10 +134,13 @@ w_wait_status() {
     return 1
 }
 
-# w_start [ENV=VALUE...]: a worker in the background, log in $W_TMP
+# w_start [ENV=VALUE...]: a worker in the background, log in $W_TMP.
+# Its reconciler is off unless asked for (VIDSTREAM_RECONCILE_INTERVAL=N):
+# it scans the whole shared database and would send other tests' videos
+# to this test's queue.
 w_start() {
     local log=$W_TMP/worker.$RANDOM.log
-    env "$@" "$WORKER" >>"$log" 2>&1 &
+    env VIDSTREAM_RECONCILE_INTERVAL=0 "$@" "$WORKER" >>"$log" 2>&1 &
     W_PIDS+=($!)
     W_LAST_PID=$!
     W_LAST_LOG=$log
