@@ -23,6 +23,7 @@ debs=(
     liblist-moreutils-perl libtest-base-perl libhttp-message-perl
     libipc-run-perl libfilter-perl libencode-perl libscalar-list-utils-perl
     procps bc time
+    prometheus
 )
 
 # As root, runs the command; otherwise collects it, and the script ends by
@@ -78,7 +79,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
         --no-install-recommends "${missing[@]}" >/dev/null
     # Debian starts these services on install; the project runs its own.
-    for svc in nginx redis-server postgresql; do
+    for svc in nginx redis-server postgresql prometheus; do
         as_root service "$svc" stop >/dev/null 2>&1 || true
     done
 fi

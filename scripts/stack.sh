@@ -108,6 +108,7 @@ up() {
     local pg_port redis_port s3_port sqs_port nginx_port
     pg_port=$(free_port); redis_port=$(free_port); s3_port=$(free_port)
     sqs_port=$(free_port); nginx_port=$(free_port)
+    worker_metrics_port=$(free_port)
 
     # PostgreSQL: its data directory lives under /tmp so that the postgres
     # user can reach it whatever the permissions of the checkout.
@@ -174,7 +175,13 @@ AWS_SECRET_ACCESS_KEY=S3RVER
 VIDSTREAM_BUCKET=$bucket
 VIDSTREAM_QUEUE_URL=$queue_url
 VIDSTREAM_DLQ_URL=$dlq_url
+VIDSTREAM_WORKER_METRICS_URL=http://127.0.0.1:$worker_metrics_port/metrics
+VIDSTREAM_WEBHOOK_SECRET=whsec_$(openssl rand -base64 32)
 ENV
+    # the worker delivers events where `make up` was told to (CONTRACT.md 8)
+    if [ -n "${VIDSTREAM_WEBHOOK_URL:-}" ]; then
+        echo "VIDSTREAM_WEBHOOK_URL=$VIDSTREAM_WEBHOOK_URL" >> "$run/stack.env"
+    fi
 
     if [ "${STACK_NGINX:-1}" = 1 ]; then
         start_nginx "$nginx_port"
@@ -221,6 +228,10 @@ start_worker() {
         # short polls, so that `make down` stops an idle worker quickly;
         # messages are still received the moment they arrive
         export VIDSTREAM_WAIT_TIME=${VIDSTREAM_WAIT_TIME:-5}
+        # the stack's one worker serves its metrics (tests that start more
+        # workers against the same stack.env must not all bind the port)
+        export VIDSTREAM_METRICS_ADDR=${VIDSTREAM_WORKER_METRICS_URL#http://}
+        export VIDSTREAM_METRICS_ADDR=${VIDSTREAM_METRICS_ADDR%/metrics}
         exec "$build/vidstream-worker" >>"$run/logs/worker.log" 2>&1
     ) &
     echo $! > "$run/pids/worker.pid"

@@ -66,6 +66,18 @@ static const vs_config_doc_t  vs_config_docs[] = {
     { "VIDSTREAM_PENDING_LIFETIME", "604800",
       "s after which the reconciler removes a pending_upload video and "
       "its upload" },
+    { "VIDSTREAM_WEBHOOK_URL", "(none)",
+      "where video.ready / video.failed events are POSTed (Standard "
+      "Webhooks); unset: they are kept, not delivered" },
+    { "VIDSTREAM_WEBHOOK_SECRET", "(required with the URL)",
+      "whsec_<base64 of 24-64 bytes>, the signing secret" },
+    { "VIDSTREAM_WEBHOOK_TIMEOUT", "10", "s one delivery may take" },
+    { "VIDSTREAM_WEBHOOK_MAX_AGE", "259200",
+      "s an undelivered event is retried (backoff 5 s doubling to 1 h)" },
+    { "VIDSTREAM_WEBHOOK_POLL", "5",
+      "s between scans for due retries (new events wake it at once)" },
+    { "VIDSTREAM_METRICS_ADDR", "(off)",
+      "host:port serving Prometheus metrics at /metrics" },
     { "VIDSTREAM_MAX_RECEIVE", "the queue's RedrivePolicy maxReceiveCount",
       "receive count at which a transient failure is written to the "
       "video's error (the message goes to the DLQ); 0 never" },
@@ -319,6 +331,12 @@ vs_config_load(vs_config_t *cfg, int need_aws, char *err, size_t err_size)
         || vs_env_int("VIDSTREAM_PENDING_LIFETIME", 7 * 86400, 1,
                       86400 * 365, &cfg->pending_lifetime, err,
                       err_size) != 0
+        || vs_env_int("VIDSTREAM_WEBHOOK_TIMEOUT", 10, 1, 300,
+                      &cfg->webhook_timeout, err, err_size) != 0
+        || vs_env_int("VIDSTREAM_WEBHOOK_MAX_AGE", 3 * 86400, 1,
+                      86400 * 30, &cfg->webhook_max_age, err, err_size) != 0
+        || vs_env_int("VIDSTREAM_WEBHOOK_POLL", 5, 1, 3600,
+                      &cfg->webhook_poll, err, err_size) != 0
         || vs_env_int64("VIDSTREAM_MAX_INPUT_BYTES", 5368709120LL, 1,
                         INT64_MAX, &cfg->max_input_bytes, err, err_size) != 0
         || vs_env_int64("VIDSTREAM_MAX_DURATION", 14400, 1, 86400 * 7,
@@ -358,6 +376,10 @@ vs_config_load(vs_config_t *cfg, int need_aws, char *err, size_t err_size)
     if (cfg->heartbeat < 1) {
         cfg->heartbeat = 1;
     }
+
+    cfg->webhook_url = vs_env("VIDSTREAM_WEBHOOK_URL");
+    cfg->webhook_secret = vs_env("VIDSTREAM_WEBHOOK_SECRET");
+    cfg->metrics_addr = vs_env("VIDSTREAM_METRICS_ADDR");
 
     cfg->heartbeat_file = vs_env("VIDSTREAM_HEARTBEAT_FILE");
     if (cfg->heartbeat_file == NULL) {

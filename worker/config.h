@@ -46,6 +46,14 @@ typedef struct {
                                        long after queued_at */
     int          pending_lifetime;  /* pending_upload removed after */
 
+    /* events (webhook.c) and metrics (metrics.c) */
+    const char  *webhook_url;       /* NULL: events are not delivered */
+    const char  *webhook_secret;    /* whsec_<base64> */
+    int          webhook_timeout;   /* s a delivery may take */
+    int          webhook_max_age;   /* s an event is retried */
+    int          webhook_poll;      /* s between scans without NOTIFY */
+    const char  *metrics_addr;      /* host:port of /metrics, NULL: off */
+
     int64_t      max_input_bytes;
     int64_t      max_duration_ms;
     int64_t      max_pixels;

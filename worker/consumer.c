@@ -23,7 +23,9 @@
 #include "db.h"
 #include "job.h"
 #include "log.h"
+#include "metrics.h"
 #include "reconcile.h"
+#include "webhook.h"
 #include "sqs.h"
 
 #include <curl/curl.h>
@@ -412,6 +414,7 @@ vs_consumer_run(const vs_config_t *cfg, int once)
 {
     static vs_consumer_t  c;
     static vs_reconciler_t  reconciler;
+    vs_webhook_t         *webhook = NULL;
     struct sigaction      sa;
     pthread_t             heartbeat, lease;
     vs_sqs_msg_t          msgs[10];
@@ -477,6 +480,23 @@ vs_consumer_run(const vs_config_t *cfg, int once)
         && vs_reconcile_start(&reconciler, cfg, &c.aws,
                               (volatile int *) &vs_stop) != 0)
     {
+        c.heartbeat_stop = 1;
+        pthread_join(heartbeat, NULL);
+        pthread_join(lease, NULL);
+        return 1;
+    }
+
+    /* events and metrics, also fleet duties; failing to start them is a
+     * configuration error worth stopping for */
+    if (!once
+        && (vs_webhook_start(&webhook, cfg, (volatile int *) &vs_stop) != 0
+            || (cfg->metrics_addr != NULL
+                && vs_metrics_serve(cfg->metrics_addr,
+                                    (volatile int *) &vs_stop) != 0)))
+    {
+        vs_stop = 1;
+        vs_webhook_join(webhook);
+        vs_reconcile_join(&reconciler);
         c.heartbeat_stop = 1;
         pthread_join(heartbeat, NULL);
         pthread_join(lease, NULL);
@@ -609,6 +629,8 @@ vs_consumer_run(const vs_config_t *cfg, int once)
 
     /* --once: nothing stops the reconciler but this (it is not running) */
     vs_reconcile_join(&reconciler);
+    vs_webhook_join(webhook);
+    vs_metrics_stop();
 
     c.heartbeat_stop = 1;
     pthread_join(heartbeat, NULL);

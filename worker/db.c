@@ -80,7 +80,7 @@ vs_db_exec(PGconn **conn, const char *url, const char *sql, int n,
 }
 
 
-static int
+int
 vs_db_update(PGconn **conn, const char *url, const char *sql, int n,
     const char * const *params, char *err, size_t err_size)
 {
@@ -101,8 +101,8 @@ vs_db_update(PGconn **conn, const char *url, const char *sql, int n,
 vs_claim_t
 vs_db_claim(PGconn **conn, const char *url, const char *video_id,
     const char *owner, const char *key, int from_s3_event,
-    int lease_seconds, int max_attempts, int *attempt, char *status,
-    size_t status_size, char *err, size_t err_size)
+    int lease_seconds, int max_attempts, int *attempt, double *queue_wait,
+    char *status, size_t status_size, char *err, size_t err_size)
 {
     static const char  claim[] =
         "UPDATE videos SET status = 'processing', attempts = attempts + 1,"
@@ -116,7 +116,8 @@ vs_db_claim(PGconn **conn, const char *url, const char *video_id,
         "            AND (lease_until < now()"
         "                 OR (lease_until IS NULL AND updated_at < now()"
         "                     - make_interval(secs => $5::int)))))"
-        " RETURNING attempts";
+        " RETURNING attempts,"
+        "   extract(epoch FROM now() - queued_at)::float8";
     static const char  look[] =
         "SELECT status, input_key = $3 FROM videos"
         " WHERE id = $1::uuid AND owner_sub = $2";
@@ -145,6 +146,7 @@ vs_db_claim(PGconn **conn, const char *url, const char *video_id,
 
     if (PQntuples(res) == 1) {
         *attempt = atoi(PQgetvalue(res, 0, 0));
+        *queue_wait = strtod(PQgetvalue(res, 0, 1), NULL);
         PQclear(res);
         return VS_CLAIM_TAKEN;
     }

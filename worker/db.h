@@ -46,6 +46,13 @@ int vs_db_exec(PGconn **conn, const char *url, const char *sql, int n,
     const char * const *params, PGresult **res, char *err, size_t err_size);
 
 /*
+ * Runs a parameterised command: VS_DB_OK when it changed a row,
+ * VS_DB_NO_ROW when its guard matched none, VS_DB_TRANSIENT.
+ */
+int vs_db_update(PGconn **conn, const char *url, const char *sql, int n,
+    const char * const *params, char *err, size_t err_size);
+
+/*
  * Takes the video whose id, owner and input key all match the message:
  * queued -> processing (also pending_upload when from_s3_event: the upload
  * evidently finished), or processing -> processing when its lease has
@@ -58,8 +65,8 @@ int vs_db_exec(PGconn **conn, const char *url, const char *sql, int n,
  */
 vs_claim_t vs_db_claim(PGconn **conn, const char *url, const char *video_id,
     const char *owner, const char *key, int from_s3_event,
-    int lease_seconds, int max_attempts, int *attempt, char *status,
-    size_t status_size, char *err, size_t err_size);
+    int lease_seconds, int max_attempts, int *attempt, double *queue_wait,
+    char *status, size_t status_size, char *err, size_t err_size);
 
 /* Progress 0..99 of the lease holder. */
 int vs_db_progress(PGconn **conn, const char *url, const char *video_id,

@@ -20,6 +20,7 @@
  * outcome is recorded then. The lease is never renewed past the job.
  */
 #include "job.h"
+#include "metrics.h"
 
 #include "db.h"
 #include "log.h"
@@ -229,6 +230,7 @@ vs_job_fail(vs_job_ctx_t *ctx, int attempt, const char *stage,
 
     switch (rc) {
     case VS_DB_OK:
+        ctx->failed_code = code;
         vs_log_fields(VS_LOG_ERROR, ctx->video_id, stage,
                       json_pack("{s:s, s:i}", "error_code", name,
                                 "attempt", attempt),
@@ -386,10 +388,16 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
     char                err[512], status[32], dir[4096], mp4[4200],
                         jpg[4200], hls[4200], key[2048], *url = NULL;
     int64_t             size;
-    double              t0, t_claim, t_tc, t_up;
+    double              t0, t_claim, t_tc = 0, t_up = 0;
     int                 try, rc, attempt = -1, have_dir = 0, renditions;
+    int                 done = 0;
+    vs_metrics_job_t    metrics;
 
     ctx->video_id = job->video_id;
+    ctx->failed_code = VS_ERR_NONE;
+    memset(&metrics, 0, sizeof(metrics));
+    metrics.video_id = job->video_id;
+    size = 0;
     t0 = vs_now();
 
     if (strcmp(job->bucket, cfg->bucket) != 0) {
@@ -403,7 +411,8 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
         claim = vs_db_claim(&ctx->db, cfg->database_url, job->video_id,
                             job->owner, job->key, from_s3_event,
                             cfg->lease_seconds, cfg->max_attempts, &attempt,
-                            status, sizeof(status), err, sizeof(err));
+                            &metrics.queue_wait_seconds, status,
+                            sizeof(status), err, sizeof(err));
         if (claim != VS_CLAIM_ERROR || try >= cfg->retries
             || vs_job_backoff(ctx, try) != 0)
         {
@@ -455,6 +464,7 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
     ctx->last_progress = 0;
     vs_job_lease_hold(ctx, job->video_id, attempt);
     t_claim = vs_now();
+    vs_metrics_jobs_running(1);
     vs_job_event(ctx);
     fields = json_pack("{s:i, s:i}", "attempt", attempt, "receive_count",
                        ctx->receive_count);
@@ -650,6 +660,8 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
                        "upload_s", t_up - t_tc, "total_s", vs_now() - t0);
     vs_log_fields(VS_LOG_INFO, job->video_id, "done", fields, "done");
     vs_job_event(ctx);
+    done = 1;
+    metrics.media_seconds = res.duration_ms / 1000.0;
 
     /* 6. the source is no longer needed (a failure here is only logged) */
     if (cfg->delete_source
@@ -708,6 +720,21 @@ transient:
 cleanup:
 
     vs_job_lease_drop(ctx);
+
+    /* one EMF record (and the Prometheus counters) per job taken */
+    metrics.outcome = done ? VS_METRICS_DONE
+                      : ctx->failed_code != VS_ERR_NONE ? VS_METRICS_FAILED
+                      : VS_METRICS_RETRY;
+    metrics.code = ctx->failed_code;
+    metrics.input_bytes = size;
+    metrics.wall_seconds = vs_now() - t0;
+    metrics.stage_seconds[VS_METRICS_FETCH] = t_claim - t0;
+    metrics.stage_seconds[VS_METRICS_TRANSCODE] =
+        t_tc > 0 ? t_tc - t_claim : metrics.wall_seconds - (t_claim - t0);
+    metrics.stage_seconds[VS_METRICS_STORE] =
+        t_tc > 0 ? vs_now() - t_tc : 0;
+    vs_metrics_job(&metrics);
+    vs_metrics_jobs_running(-1);
 
     if (have_dir && nftw(dir, vs_rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
         vs_log(VS_LOG_WARN, job->video_id, "cleanup", "cannot remove %s: %s",

@@ -11,6 +11,7 @@
 #include "events.h"
 
 #include "vs_job.h"
+#include "vs_video.h"
 
 #include <libpq-fe.h>
 #include <pthread.h>
@@ -53,6 +54,7 @@ typedef struct {
     const char          *video_id;
     int                  attempt;
     time_t               last_progress;
+    vs_error_code_t      failed_code;   /* recorded with failed, or NONE */
 } vs_job_ctx_t;
 
 vs_job_outcome_t vs_job_handle(vs_job_ctx_t *ctx, const char *body,
