@@ -1115,11 +1115,29 @@ ngx_http_vidstream_api_create_parse(ngx_http_request_t *r,
     u_char        *p, *last;
     size_t         n;
     json_t        *root, *v;
+    double         real;
     ngx_int_t      rc;
+    ngx_uint_t     as_real;
     json_int_t     size;
     json_error_t   err;
 
+    /*
+     * Unknown fields are ignored whatever their value, but jansson refuses
+     * a whole document with an integer beyond 64 bits anywhere in it: such
+     * a document is read again with every integer as a real, and only the
+     * known fields' types matter (size is checked for that below).
+     */
+
+    as_real = 0;
     root = json_loadb((char *) body, len, JSON_REJECT_DUPLICATES, &err);
+
+    if (root == NULL && json_error_code(&err) == json_error_numeric_overflow) {
+        as_real = 1;
+        root = json_loadb((char *) body, len,
+                          JSON_REJECT_DUPLICATES|JSON_DECODE_INT_AS_REAL,
+                          &err);
+    }
+
     if (root == NULL) {
         return ngx_http_vidstream_api_bad(r, "the body is not valid JSON");
     }
@@ -1231,12 +1249,27 @@ ngx_http_vidstream_api_create_parse(ngx_http_request_t *r,
     /* size */
 
     v = json_object_get(root, "size");
-    if (!json_is_integer(v)) {
+
+    if (as_real && json_is_real(v)) {
+        /* an integer in the text, or a real: exact only up to 2^53 */
+        real = json_real_value(v);
+
+        if (real > 9007199254740992.0 || real < -9007199254740992.0
+            || real != (double) (json_int_t) real)
+        {
+            rc = ngx_http_vidstream_api_bad(r, "size must be an integer");
+            goto done;
+        }
+
+        size = (json_int_t) real;
+
+    } else if (json_is_integer(v)) {
+        size = json_integer_value(v);
+
+    } else {
         rc = ngx_http_vidstream_api_bad(r, "size must be an integer");
         goto done;
     }
-
-    size = json_integer_value(v);
 
     if (size < 1) {
         rc = ngx_http_vidstream_api_bad(r, "size must be at least 1");
