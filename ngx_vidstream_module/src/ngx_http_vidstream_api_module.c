@@ -58,7 +58,7 @@ enum {
     NGX_HTTP_VIDSTREAM_STMT_GET,
     NGX_HTTP_VIDSTREAM_STMT_LIST,
     NGX_HTTP_VIDSTREAM_STMT_COMPLETE,
-    NGX_HTTP_VIDSTREAM_STMT_REVERT,
+    NGX_HTTP_VIDSTREAM_STMT_ENQUEUED,
     NGX_HTTP_VIDSTREAM_STMT_DOWNLOAD,
     NGX_HTTP_VIDSTREAM_STMT_DELETE_MARK,
     NGX_HTTP_VIDSTREAM_STMT_DELETE_ROW
@@ -82,6 +82,7 @@ typedef struct {
     ngx_str_t                       session_token;
     ngx_uint_t                      addressing;
     time_t                          presign_expires;
+    ngx_msec_t                      aws_timeout;
     off_t                           max_upload_size;
     size_t                          body_limit;
 
@@ -124,9 +125,11 @@ typedef struct {
 
     /* complete, delete */
     ngx_str_t                       input_key;
+    char                           *owner;    /* sub, NUL-terminated */
     ngx_uint_t                      rounds;
     ngx_int_t                       rc;       /* of a rejection */
     unsigned                        pg_pending:1;
+    unsigned                        resend:1; /* queued, job not sent */
 
     /* healthz */
     ngx_http_vidstream_redis_check_t  redis;
@@ -182,6 +185,10 @@ static ngx_int_t ngx_http_vidstream_api_completed(
 static ngx_int_t ngx_http_vidstream_api_sqs_send(
     ngx_http_vidstream_api_ctx_t *ctx);
 static void ngx_http_vidstream_api_sqs_done(ngx_http_request_t *r);
+static ngx_int_t ngx_http_vidstream_api_mark_enqueued(
+    ngx_http_vidstream_api_ctx_t *ctx);
+static ngx_int_t ngx_http_vidstream_api_queued(
+    ngx_http_vidstream_api_ctx_t *ctx);
 static ngx_int_t ngx_http_vidstream_api_downloaded(
     ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
 static ngx_int_t ngx_http_vidstream_api_s3_list(
@@ -254,22 +261,31 @@ static ngx_http_vidstream_pg_stmt_t  ngx_http_vidstream_api_stmts[] = {
       " ORDER BY created_at DESC, id DESC LIMIT $4::int", 1 },
 
     /*
-     * $1 id, $2 sub: pending_upload -> queued in one guarded UPDATE; when
-     * nothing was updated, the row as it is (the same snapshot).
+     * $1 id, $2 sub: pending_upload -> queued, and the row's status as it
+     * was, in one statement: moved, status, input_key, and whether the job
+     * still has to be sent (enqueued_at is NULL).
+     *
+     * The row is read FOR UPDATE: should another transaction hold it (a
+     * complete whose answer nginx gave up on, committing late), this waits
+     * for it and reads the row it committed.  A plain read here would use
+     * the statement's snapshot, taken before that commit, and see
+     * pending_upload while the UPDATE, which re-checks the newest version,
+     * finds queued and changes nothing: "neither moved nor queued", a 409.
      */
     { "vs_complete",
-      "WITH u AS (UPDATE videos SET status = 'queued', queued_at = now()"
-      " WHERE id = $1::uuid AND owner_sub = $2"
-      " AND status = 'pending_upload' RETURNING status, input_key)"
-      " SELECT true, status, input_key FROM u"
-      " UNION ALL SELECT false, status, input_key FROM videos"
-      " WHERE id = $1::uuid AND owner_sub = $2"
-      " AND NOT EXISTS (SELECT 1 FROM u)", 0 },
+      "WITH cur AS (SELECT id, status, input_key, enqueued_at FROM videos"
+      " WHERE id = $1::uuid AND owner_sub = $2 FOR UPDATE),"
+      " u AS (UPDATE videos v SET status = 'queued', queued_at = now(),"
+      " enqueued_at = NULL FROM cur"
+      " WHERE v.id = cur.id AND cur.status = 'pending_upload'"
+      " RETURNING v.id)"
+      " SELECT EXISTS (SELECT 1 FROM u), cur.status, cur.input_key,"
+      " cur.enqueued_at IS NULL FROM cur", 0 },
 
-    /* $1 id, $2 sub: the job could not be sent, let complete be retried */
-    { "vs_revert",
-      "UPDATE videos SET status = 'pending_upload', queued_at = NULL"
-      " WHERE id = $1::uuid AND owner_sub = $2 AND status = 'queued'", 0 },
+    /* $1 id, $2 sub: SQS has the job (CONTRACT.md section 5) */
+    { "vs_enqueued",
+      "UPDATE videos SET enqueued_at = now()"
+      " WHERE id = $1::uuid AND owner_sub = $2 AND enqueued_at IS NULL", 0 },
 
     /* $1 id, $2 sub */
     { "vs_download",
@@ -415,6 +431,13 @@ static ngx_command_t  ngx_http_vidstream_api_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_vidstream_api_main_conf_t, presign_expires),
+      NULL },
+
+    { ngx_string("vidstream_aws_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_vidstream_api_main_conf_t, aws_timeout),
       NULL },
 
     { ngx_string("vidstream_max_upload_size"),
@@ -1493,6 +1516,14 @@ ngx_http_vidstream_api_pg_done(ngx_http_vidstream_pg_query_t *q,
         ctx->pg_ok = (status == NGX_HTTP_VIDSTREAM_PG_OK);
         rc = ngx_http_vidstream_healthz_part_done(ctx);
 
+    } else if (q->stmt == NGX_HTTP_VIDSTREAM_STMT_ENQUEUED) {
+        /*
+         * SQS has the job whatever became of enqueued_at: left NULL, the
+         * reconciler sends the job once more, which the worker's guarded
+         * claim makes harmless
+         */
+        rc = ngx_http_vidstream_api_queued(ctx);
+
     } else if (status != NGX_HTTP_VIDSTREAM_PG_OK) {
         rc = ngx_http_vidstream_api_unavailable(r);
 
@@ -1535,9 +1566,6 @@ ngx_http_vidstream_api_result(ngx_http_vidstream_api_ctx_t *ctx,
 
     case NGX_HTTP_VIDSTREAM_STMT_COMPLETE:
         return ngx_http_vidstream_api_completed(ctx, res);
-
-    case NGX_HTTP_VIDSTREAM_STMT_REVERT:
-        return ngx_http_vidstream_api_unavailable(r);
 
     case NGX_HTTP_VIDSTREAM_STMT_DOWNLOAD:
         return ngx_http_vidstream_api_downloaded(ctx, res);
@@ -1758,9 +1786,16 @@ ngx_http_vidstream_api_completed(ngx_http_vidstream_api_ctx_t *ctx,
 
     status = PQgetvalue(res, 0, 1);
 
-    if (PQgetvalue(res, 0, 0)[0] == 't') {
+    /*
+     * Moved to queued by us, or queued by a complete whose job was never
+     * sent (SQS or PostgreSQL failed or stalled on the way): send it.
+     */
 
-        /* moved to queued by us: send the one job message */
+    ctx->resend = PQgetvalue(res, 0, 0)[0] != 't'
+                  && ngx_strcmp(status, "queued") == 0
+                  && PQgetvalue(res, 0, 3)[0] == 't';
+
+    if (PQgetvalue(res, 0, 0)[0] == 't' || ctx->resend) {
 
         ctx->input_key.len = PQgetlength(res, 0, 2);
         ctx->input_key.data = ngx_pnalloc(r->pool, ctx->input_key.len + 1);
@@ -1825,7 +1860,7 @@ ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "vidstream api: vidstream_sqs_queue_url and "
                       "vidstream_sqs_location are required for complete");
-        goto revert;
+        goto failed;
     }
 
     rc = ngx_http_vidstream_aws_creds(r, &amcf->credentials_location, call);
@@ -1839,18 +1874,19 @@ ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
     if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "vidstream api: no AWS credentials to send the job");
-        goto revert;
+        goto failed;
     }
 
     /* the job message of CONTRACT.md section 6 */
 
     jv.video_id = (char *) ctx->id;
-    jv.owner = ngx_pnalloc(r->pool, ctx->sub.len + 1);
-    if (jv.owner == NULL) {
+    ctx->owner = ngx_pnalloc(r->pool, ctx->sub.len + 1);
+    if (ctx->owner == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    *ngx_cpymem(jv.owner, ctx->sub.data, ctx->sub.len) = '\0';
+    *ngx_cpymem(ctx->owner, ctx->sub.data, ctx->sub.len) = '\0';
+    jv.owner = ctx->owner;
     jv.bucket = (char *) amcf->bucket.data;
     jv.key = (char *) ctx->input_key.data;
 
@@ -1864,7 +1900,7 @@ ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "vidstream api: cannot encode the job: %s",
                       vs_job_invalid(&jv) ? vs_job_invalid(&jv) : "size");
-        goto revert;
+        goto failed;
     }
 
     /* {"QueueUrl":"…","MessageBody":"<job, escaped>"} */
@@ -1920,33 +1956,34 @@ ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
     if (ngx_http_vidstream_aws_sign(r, amcf->sqs, call, &path, NULL, 0)
         != NGX_OK)
     {
-        goto revert;
+        goto failed;
     }
 
     call->done = ngx_http_vidstream_api_sqs_done;
     ctx->step = 2;
 
     if (ngx_http_vidstream_aws_call(r, call) != NGX_OK) {
-        goto revert;
+        goto failed;
     }
 
     return NGX_DONE;
 
-revert:
+failed:
 
-    rc = ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_REVERT, 2,
-                                      ctx->id,
-                                      (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
-                                      ctx->sub.data, ctx->sub.len);
+    /*
+     * The video stays queued with enqueued_at NULL: a retried complete or
+     * the reconciler sends the job.  Never back to pending_upload: a
+     * SendMessage that timed out may still have reached SQS, and a revert
+     * racing a retried complete would strand a video whose job was sent.
+     */
 
-    return rc == NGX_OK ? NGX_DONE : rc;
+    return ngx_http_vidstream_api_unavailable(r);
 }
 
 
 static void
 ngx_http_vidstream_api_sqs_done(ngx_http_request_t *r)
 {
-    u_char                        *body, *p;
     ngx_int_t                      rc;
     ngx_connection_t              *c;
     ngx_http_vidstream_api_ctx_t  *ctx;
@@ -1969,32 +2006,20 @@ ngx_http_vidstream_api_sqs_done(ngx_http_request_t *r)
                             (u_char *) "MessageId", 9 - 1)
            != NULL)
     {
-        body = ngx_pnalloc(r->pool, 128);
-        if (body == NULL) {
-            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            goto done;
-        }
-
-        p = ngx_sprintf(body, "{\"id\":\"%s\",\"status\":\"queued\"}\n",
-                        ctx->id);
-
-        rc = ngx_http_vidstream_api_send_json(r, NGX_HTTP_ACCEPTED, body,
-                                              p - body);
+        rc = ngx_http_vidstream_api_mark_enqueued(ctx);
         goto done;
     }
 
     ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                  "vidstream api: SQS SendMessage failed with %ui: %*s",
-                  ctx->call.status, ngx_min(ctx->call.response.len, 512),
+                  "vidstream api: SQS SendMessage failed with %ui%s: %*s",
+                  ctx->call.status,
+                  ctx->call.timed_out ? " (vidstream_aws_timeout)" : "",
+                  ngx_min(ctx->call.response.len, 512),
                   ctx->call.response.data);
 
-    rc = ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_REVERT, 2,
-                                      ctx->id,
-                                      (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
-                                      ctx->sub.data, ctx->sub.len);
-    if (rc == NGX_OK) {
-        rc = NGX_DONE;
-    }
+    /* still queued, enqueued_at NULL: see ngx_http_vidstream_api_sqs_send */
+
+    rc = ngx_http_vidstream_api_unavailable(r);
 
 done:
 
@@ -2003,6 +2028,58 @@ done:
     }
 
     ngx_http_run_posted_requests(c);
+}
+
+
+/* SQS answered: enqueued_at is set, then the client is answered */
+
+static ngx_int_t
+ngx_http_vidstream_api_mark_enqueued(ngx_http_vidstream_api_ctx_t *ctx)
+{
+    ngx_http_vidstream_pg_query_t  *q;
+
+    q = &ctx->query;
+
+    q->stmt = NGX_HTTP_VIDSTREAM_STMT_ENQUEUED;
+    q->nparams = 2;
+    q->values[0] = (const char *) ctx->id;
+    q->lengths[0] = NGX_HTTP_VIDSTREAM_UUID_LEN;
+    q->values[1] = ctx->owner;
+    q->lengths[1] = (int) ctx->sub.len;
+    q->handler = ngx_http_vidstream_api_pg_done;
+    q->data = ctx;
+    q->log = ctx->request->connection->log;
+
+    if (ngx_http_vidstream_pg_send(q) == NGX_OK) {
+        ctx->pg_pending = 1;
+        return NGX_DONE;
+    }
+
+    /* PostgreSQL is away: the reconciler sends the job once more */
+
+    return ngx_http_vidstream_api_queued(ctx);
+}
+
+
+/* 202 for the complete that queued the video, 200 for one that resent */
+
+static ngx_int_t
+ngx_http_vidstream_api_queued(ngx_http_vidstream_api_ctx_t *ctx)
+{
+    u_char  *body, *p;
+
+    body = ngx_pnalloc(ctx->request->pool, 128);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(body, "{\"id\":\"%s\",\"status\":\"queued\"}\n",
+                    ctx->id);
+
+    return ngx_http_vidstream_api_send_json(ctx->request,
+                                            ctx->resend ? NGX_HTTP_OK
+                                                        : NGX_HTTP_ACCEPTED,
+                                            body, p - body);
 }
 
 
@@ -2778,6 +2855,7 @@ ngx_http_vidstream_api_create_main_conf(ngx_conf_t *cf)
 
     amcf->addressing = NGX_CONF_UNSET_UINT;
     amcf->presign_expires = NGX_CONF_UNSET;
+    amcf->aws_timeout = NGX_CONF_UNSET_MSEC;
     amcf->max_upload_size = NGX_CONF_UNSET;
     amcf->body_limit = NGX_CONF_UNSET_SIZE;
 
@@ -2797,6 +2875,7 @@ ngx_http_vidstream_api_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_uint_value(amcf->addressing, VS_AWS_ADDR_AUTO);
     ngx_conf_init_value(amcf->presign_expires, VS_SIGV4_EXPIRES_DEFAULT);
+    ngx_conf_init_msec_value(amcf->aws_timeout, 5000);
     if (amcf->max_upload_size == NGX_CONF_UNSET) {
         amcf->max_upload_size = (off_t) 5 * 1024 * 1024 * 1024;
     }
@@ -2820,6 +2899,12 @@ ngx_http_vidstream_api_init_main_conf(ngx_conf_t *cf, void *conf)
         || amcf->presign_expires > VS_SIGV4_EXPIRES_MAX)
     {
         return "vidstream_presign_expires must be from 1s to 7d";
+    }
+
+    if (amcf->aws_timeout < 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "vidstream_aws_timeout must be positive");
+        return NGX_CONF_ERROR;
     }
 
     if (amcf->max_upload_size < 1) {
@@ -2917,7 +3002,8 @@ ngx_http_vidstream_api_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (ngx_http_vidstream_aws_init_process(cycle, amcf->provider)
+    if (ngx_http_vidstream_aws_init_process(cycle, amcf->provider,
+                                            amcf->aws_timeout)
         != NGX_OK)
     {
         return NGX_ERROR;
