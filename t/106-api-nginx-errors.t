@@ -27,7 +27,7 @@ __DATA__
 --- response_headers
 Content-Type: application/json
 --- response_body
-{"error":"invalid_request","message":"malformed request"}
+{"error":"invalid_request","message":"malformed request or headers too large"}
 --- no_error_log
 empty URI
 [alert]
@@ -55,7 +55,7 @@ empty URI
 --- response_headers
 Content-Type: application/json
 --- response_body
-{"error":"invalid_request","message":"malformed request"}
+{"error":"invalid_request","message":"malformed request or headers too large"}
 --- no_error_log
 empty URI
 [alert]
@@ -69,22 +69,22 @@ empty URI
 --- response_headers
 Content-Type: application/json
 --- response_body
-{"error":"invalid_request","message":"malformed request"}
+{"error":"invalid_request","message":"malformed request or headers too large"}
 --- no_error_log
 [alert]
 
 
 
-=== TEST 5: a header of 64 KiB is 431 JSON
+=== TEST 5: a header of 64 KiB is 400 JSON
 --- more_headers eval
 $::big_header
 --- request
 GET /videos
---- error_code: 431
+--- error_code: 400
 --- response_headers
 Content-Type: application/json
 --- response_body
-{"error":"invalid_request","message":"request headers too large"}
+{"error":"invalid_request","message":"malformed request or headers too large"}
 --- no_error_log
 [alert]
 

@@ -56,7 +56,7 @@ check "and writes no configuration" test ! -e "$tmp/production.conf"
 # stack (Test::Nginx tests the local block: t/lib/ApiTest.pm).
 errors() { sed -n '/# BEGIN vidstream errors/,/# END vidstream errors/p' "$1"; }
 check "the error handling block is in production.conf.template" \
-    grep -q 'error_page 494 =431 /_vidstream/error/431;' "$TOP/nginx.conf.d/production.conf.template"
+    grep -q 'error_page 400 494 /_vidstream/error/400;' "$TOP/nginx.conf.d/production.conf.template"
 is "production.conf.template and local.conf.in handle errors alike" \
     "$(errors "$TOP/nginx.conf.d/production.conf.template")" \
     "$(errors "$TOP/nginx.conf.d/local.conf.in")"
