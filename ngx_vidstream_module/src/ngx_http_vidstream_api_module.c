@@ -27,6 +27,7 @@
 #include "ngx_http_vidstream_pg.h"
 #include "ngx_http_vidstream_aws.h"
 #include "ngx_http_vidstream_redis.h"
+#include "ngx_http_vidstream_idempotency.h"
 
 #include "vs_job.h"
 #include "vs_util.h"
@@ -34,6 +35,9 @@
 
 
 #define NGX_HTTP_VIDSTREAM_UUID_LEN  36
+
+/* nginx has no name for it */
+#define NGX_HTTP_VIDSTREAM_UNPROCESSABLE  422
 
 #define NGX_HTTP_VIDSTREAM_LIST      1
 #define NGX_HTTP_VIDSTREAM_CREATE    2
@@ -55,6 +59,7 @@
 enum {
     NGX_HTTP_VIDSTREAM_STMT_HEALTH = 0,
     NGX_HTTP_VIDSTREAM_STMT_CREATE,
+    NGX_HTTP_VIDSTREAM_STMT_CREATE_IDEM,
     NGX_HTTP_VIDSTREAM_STMT_GET,
     NGX_HTTP_VIDSTREAM_STMT_LIST,
     NGX_HTTP_VIDSTREAM_STMT_COMPLETE,
@@ -109,7 +114,11 @@ typedef struct {
     /* POST /videos */
     ngx_str_t                       filename;
     ngx_str_t                       content_type;
+    ngx_str_t                       upload;
     u_char                          size[NGX_INT64_LEN + 1];
+    ngx_str_t                       idempotency_key;
+    u_char                          request_hash[
+                                      NGX_HTTP_VIDSTREAM_REQUEST_HASH_LEN + 1];
 
     /* GET /videos */
     ngx_uint_t                      limit;
@@ -178,6 +187,10 @@ static ngx_int_t ngx_http_vidstream_api_result(
     ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
 static ngx_int_t ngx_http_vidstream_api_created(
     ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
+static ngx_int_t ngx_http_vidstream_api_created_idem(
+    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
+static ngx_int_t ngx_http_vidstream_api_created_video(
+    ngx_http_vidstream_api_ctx_t *ctx, ngx_str_t *id, ngx_str_t *video);
 static ngx_int_t ngx_http_vidstream_api_listed(
     ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
 static ngx_int_t ngx_http_vidstream_api_completed(
@@ -241,6 +254,46 @@ static ngx_http_vidstream_pg_stmt_t  ngx_http_vidstream_api_stmts[] = {
       " SELECT n.id, $1, $2, $3, $4::bigint,"
       " 'input/' || $1 || '/' || n.id || '/source' FROM n"
       " RETURNING id::text, " NGX_HTTP_VIDSTREAM_VIDEO_JSON, 0 },
+
+    /*
+     * $1 sub, $2 filename, $3 content_type, $4 size, $5 Idempotency-Key,
+     * $6 request hash: id, video, and "created", "repeat" (the key's video,
+     * same request) or "conflict" (another request under the key).
+     *
+     * The key row is written first and always: a new key binds the new
+     * id (the video row follows in the same statement; the foreign key is
+     * checked at its end), a live key (under 24 h) keeps its row and an
+     * expired one is rebound.  Writing the key row, never just reading
+     * it, makes a create racing another one under the same key wait for
+     * it and see what it committed.  The video of a repeat is read in this
+     * statement's snapshot: NULL when that create committed only during
+     * it, and read again then (vs_get).
+     */
+    { "vs_create_idem",
+      "WITH n AS (SELECT gen_random_uuid() AS id),"
+      " k AS (INSERT INTO idempotency_keys AS i"
+      " (owner_sub, key, request_hash, video_id)"
+      " SELECT $1, $5, $6, n.id FROM n"
+      " ON CONFLICT (owner_sub, key) DO UPDATE SET"
+      " request_hash = CASE WHEN i.created_at > now() - interval '24 hours'"
+      " THEN i.request_hash ELSE EXCLUDED.request_hash END,"
+      " video_id = CASE WHEN i.created_at > now() - interval '24 hours'"
+      " THEN i.video_id ELSE EXCLUDED.video_id END,"
+      " created_at = CASE WHEN i.created_at > now() - interval '24 hours'"
+      " THEN i.created_at ELSE now() END"
+      " RETURNING video_id, request_hash),"
+      " v AS (INSERT INTO videos (id, owner_sub, filename, content_type,"
+      " size, input_key)"
+      " SELECT k.video_id, $1, $2, $3, $4::bigint,"
+      " 'input/' || $1 || '/' || k.video_id || '/source'"
+      " FROM k, n WHERE k.video_id = n.id"
+      " RETURNING id::text, " NGX_HTTP_VIDSTREAM_VIDEO_JSON " AS video)"
+      " SELECT id, video, 'created' FROM v"
+      " UNION ALL SELECT k.video_id::text,"
+      " (SELECT " NGX_HTTP_VIDSTREAM_VIDEO_JSON " FROM videos"
+      " WHERE id = k.video_id AND owner_sub = $1 AND status <> 'deleted'),"
+      " CASE WHEN k.request_hash = $6 THEN 'repeat' ELSE 'conflict' END"
+      " FROM k, n WHERE k.video_id <> n.id", 0 },
 
     /* $1 id, $2 sub */
     { "vs_get",
@@ -553,6 +606,21 @@ ngx_http_vidstream_api_handler(ngx_http_request_t *r)
     amcf = ctx->amcf;
 
     if (ctx->action == NGX_HTTP_VIDSTREAM_CREATE) {
+
+        if (ngx_http_vidstream_idempotency_key(r, &ctx->idempotency_key)
+            != NGX_OK)
+        {
+            rc = ngx_http_discard_request_body(r);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            return ngx_http_vidstream_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_request",
+                                        "Idempotency-Key must be given once, "
+                                        "1 to 255 printable ASCII "
+                                        "characters");
+        }
 
         if (r->headers_in.content_length_n > (off_t) amcf->body_limit) {
             rc = ngx_http_discard_request_body(r);
@@ -1035,6 +1103,22 @@ done:
 static ngx_int_t
 ngx_http_vidstream_api_create_query(ngx_http_vidstream_api_ctx_t *ctx)
 {
+    if (ctx->idempotency_key.len) {
+        return ngx_http_vidstream_api_query(ctx,
+                                       NGX_HTTP_VIDSTREAM_STMT_CREATE_IDEM, 6,
+                                       ctx->sub.data, ctx->sub.len,
+                                       ctx->filename.data,
+                                       ctx->filename.len,
+                                       ctx->content_type.data,
+                                       ctx->content_type.len,
+                                       ctx->size, ngx_strlen(ctx->size),
+                                       ctx->idempotency_key.data,
+                                       ctx->idempotency_key.len,
+                                       ctx->request_hash,
+                                       (size_t)
+                                       NGX_HTTP_VIDSTREAM_REQUEST_HASH_LEN);
+    }
+
     return ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_CREATE, 4,
                                         ctx->sub.data, ctx->sub.len,
                                         ctx->filename.data,
@@ -1310,6 +1394,32 @@ ngx_http_vidstream_api_create_parse(ngx_http_request_t *r,
 
     *ngx_sprintf(ctx->size, "%L", (int64_t) size) = '\0';
 
+    /* upload: part of what makes two creates the same request */
+
+    v = json_object_get(root, "upload");
+
+    if (json_is_string(v)) {
+        ctx->upload.len = json_string_length(v);
+        ctx->upload.data = ngx_pnalloc(r->pool, ctx->upload.len + 1);
+        if (ctx->upload.data == NULL) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            goto done;
+        }
+
+        ngx_memcpy(ctx->upload.data, json_string_value(v), ctx->upload.len);
+    }
+
+    if (ctx->idempotency_key.len
+        && ngx_http_vidstream_idempotency_hash(&ctx->filename,
+                                               &ctx->content_type, ctx->size,
+                                               &ctx->upload,
+                                               ctx->request_hash)
+           != NGX_OK)
+    {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
 done:
 
     json_decref(root);
@@ -1543,6 +1653,7 @@ static ngx_int_t
 ngx_http_vidstream_api_result(ngx_http_vidstream_api_ctx_t *ctx,
     PGresult *res)
 {
+    ngx_str_t            id, video;
     ngx_http_request_t  *r;
 
     r = ctx->request;
@@ -1552,9 +1663,22 @@ ngx_http_vidstream_api_result(ngx_http_vidstream_api_ctx_t *ctx,
     case NGX_HTTP_VIDSTREAM_STMT_CREATE:
         return ngx_http_vidstream_api_created(ctx, res);
 
+    case NGX_HTTP_VIDSTREAM_STMT_CREATE_IDEM:
+        return ngx_http_vidstream_api_created_idem(ctx, res);
+
     case NGX_HTTP_VIDSTREAM_STMT_GET:
         if (PQntuples(res) != 1) {
             break;
+        }
+
+        if (ctx->action == NGX_HTTP_VIDSTREAM_CREATE) {
+            /* a repeated create whose video committed during its query */
+            id.data = ctx->id;
+            id.len = NGX_HTTP_VIDSTREAM_UUID_LEN;
+            video.data = (u_char *) PQgetvalue(res, 0, 0);
+            video.len = PQgetlength(res, 0, 0);
+
+            return ngx_http_vidstream_api_created_video(ctx, &id, &video);
         }
 
         return ngx_http_vidstream_api_send_json(r, NGX_HTTP_OK,
@@ -1602,26 +1726,91 @@ static ngx_int_t
 ngx_http_vidstream_api_created(ngx_http_vidstream_api_ctx_t *ctx,
     PGresult *res)
 {
+    ngx_str_t  id, video;
+
+    if (PQntuples(res) != 1 || PQnfields(res) < 2) {
+        return ngx_http_vidstream_api_unavailable(ctx->request);
+    }
+
+    id.data = (u_char *) PQgetvalue(res, 0, 0);
+    id.len = PQgetlength(res, 0, 0);
+    video.data = (u_char *) PQgetvalue(res, 0, 1);
+    video.len = PQgetlength(res, 0, 1);
+
+    return ngx_http_vidstream_api_created_video(ctx, &id, &video);
+}
+
+
+/*
+ * POST /videos with an Idempotency-Key: the video created now, or the one
+ * created before under the key (201 again, with fresh upload URLs), or 422
+ * when the key was used for another request.
+ */
+
+static ngx_int_t
+ngx_http_vidstream_api_created_idem(ngx_http_vidstream_api_ctx_t *ctx,
+    PGresult *res)
+{
+    char                *kind;
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    if (PQntuples(res) != 1 || PQnfields(res) != 3
+        || PQgetlength(res, 0, 0) != NGX_HTTP_VIDSTREAM_UUID_LEN)
+    {
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    kind = PQgetvalue(res, 0, 2);
+
+    if (ngx_strcmp(kind, "conflict") == 0) {
+        ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Content");
+
+        return ngx_http_vidstream_send_error(r,
+                                             NGX_HTTP_VIDSTREAM_UNPROCESSABLE,
+                                             "idempotency_conflict",
+                                             "this Idempotency-Key was used "
+                                             "for a different request");
+    }
+
+    if (ngx_strcmp(kind, "repeat") == 0 && PQgetisnull(res, 0, 1)) {
+
+        /* the first create committed while this statement ran: read it */
+
+        ngx_memcpy(ctx->id, PQgetvalue(res, 0, 0),
+                   NGX_HTTP_VIDSTREAM_UUID_LEN);
+
+        rc = ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_GET, 2,
+                                          ctx->id,
+                                          (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                          ctx->sub.data, ctx->sub.len);
+
+        return rc == NGX_OK ? NGX_DONE : rc;
+    }
+
+    return ngx_http_vidstream_api_created(ctx, res);
+}
+
+
+static ngx_int_t
+ngx_http_vidstream_api_created_video(ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_str_t *id, ngx_str_t *vid)
+{
     u_char              *body, *p, *video;
     size_t               len, video_len;
-    ngx_str_t            url, key, id;
+    ngx_str_t            url, key;
     vs_sigv4_kv_t        header;
     ngx_table_elt_t     *h;
     ngx_http_request_t  *r;
     u_char               expires_at[VS_RFC3339_LEN + 1];
 
     r = ctx->request;
+    video = vid->data;
+    video_len = vid->len;
 
-    if (PQntuples(res) != 1 || PQnfields(res) != 2) {
-        return ngx_http_vidstream_api_unavailable(r);
-    }
-
-    id.data = (u_char *) PQgetvalue(res, 0, 0);
-    id.len = PQgetlength(res, 0, 0);
-    video = (u_char *) PQgetvalue(res, 0, 1);
-    video_len = PQgetlength(res, 0, 1);
-
-    if (id.len != NGX_HTTP_VIDSTREAM_UUID_LEN || video_len < 2
+    if (id->len != NGX_HTTP_VIDSTREAM_UUID_LEN || video_len < 2
         || video[video_len - 1] != '}')
     {
         return ngx_http_vidstream_api_unavailable(r);
@@ -1629,13 +1818,13 @@ ngx_http_vidstream_api_created(ngx_http_vidstream_api_ctx_t *ctx,
 
     /* input/<sub>/<id>/source */
 
-    key.len = sizeof("input///source") - 1 + ctx->sub.len + id.len;
+    key.len = sizeof("input///source") - 1 + ctx->sub.len + id->len;
     key.data = ngx_pnalloc(r->pool, key.len);
     if (key.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_sprintf(key.data, "input/%V/%V/source", &ctx->sub, &id);
+    ngx_sprintf(key.data, "input/%V/%V/source", &ctx->sub, id);
 
     header.name = "content-type";
     header.name_len = sizeof("content-type") - 1;
@@ -1684,12 +1873,12 @@ ngx_http_vidstream_api_created(ngx_http_vidstream_api_ctx_t *ctx,
 
     h->hash = 1;
     ngx_str_set(&h->key, "Location");
-    h->value.data = ngx_pnalloc(r->pool, sizeof("/videos/") - 1 + id.len);
+    h->value.data = ngx_pnalloc(r->pool, sizeof("/videos/") - 1 + id->len);
     if (h->value.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h->value.len = ngx_sprintf(h->value.data, "/videos/%V", &id)
+    h->value.len = ngx_sprintf(h->value.data, "/videos/%V", id)
                    - h->value.data;
 
     /*
