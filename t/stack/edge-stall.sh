@@ -169,6 +169,61 @@ for round in 1 2 3 4; do
        "$(sql "SELECT status || ' ' || (enqueued_at IS NOT NULL) FROM videos WHERE id = '$id'")" "queued true"
 done
 
+# -- creates with an Idempotency-Key: racing, and across a stall ---------
+
+key="race-$RANDOM"
+for i in $(seq 1 8); do
+    curl -s -m 30 -o "$run/race.$i" -H "Authorization: Bearer $token" \
+        -H "Idempotency-Key: $key" -H 'Content-Type: application/json' \
+        --data-binary '{"filename":"race.mov","content_type":"video/mp4","size":3}' \
+        "$VIDSTREAM_URL/videos" &
+done
+wait
+ids=$(sed -n 's/.*"id" : "\([0-9a-f-]\{36\}\)".*/\1/p' "$run"/race.* | sort -u)
+is "8 racing creates under one key: one video id in every answer" \
+   "$(echo "$ids" | wc -l) $(cat "$run"/race.* | grep -c '"id" : ')" "1 8"
+is "and one row" \
+   "$(sql "SELECT count(*) FROM videos WHERE owner_sub = '$user' AND filename = 'race.mov'")" 1
+
+# the first create under a key commits while the repeat's statement waits
+# for it: the repeat reads that video after all
+key="late-$RANDOM"
+hash=$(printf 'vidstream create v1\0late.mov\0video/mp4\0006\0' | sha256sum | cut -c1-64)
+late=$(sql "SELECT gen_random_uuid()")
+psql "$VIDSTREAM_DATABASE_URL" -Xq -c "BEGIN" \
+    -c "INSERT INTO videos (id, owner_sub, filename, content_type, size, input_key) VALUES ('$late', '$user', 'late.mov', 'video/mp4', 6, 'input/$user/$late/source')" \
+    -c "INSERT INTO idempotency_keys (owner_sub, key, request_hash, video_id) VALUES ('$user', '$key', '$hash', '$late')" \
+    -c "SELECT pg_sleep(1)" -c "COMMIT" >/dev/null &
+holder=$!
+sleep 0.4
+out=$(api POST /videos '{"filename":"late.mov","content_type":"video/mp4","size":6}' -H "Idempotency-Key: $key")
+wait $holder
+is "a repeat racing the first create's commit is 201 with its video" \
+   "$(echo "$out" | sed -n 's/^\(201\) .*"id" : "\([0-9a-f-]*\)".*/\1 \2/p')" "201 $late"
+
+for round in 1 2 3 4; do
+    key="stall-$round-$RANDOM"
+    body="{\"filename\":\"k$round.mov\",\"content_type\":\"video/mp4\",\"size\":4}"
+    pids=("$postmaster" $(pgrep -P "$postmaster"))
+    stopped=("${pids[@]}")
+    kill -STOP "${pids[@]}"
+    first=$(api POST /videos "$body" -H "Idempotency-Key: $key")
+    sleep 0.5
+    kill -CONT "${pids[@]}"
+    stopped=()
+    codes="${first%% *}"
+    for i in $(seq 1 40); do
+        out=$(api POST /videos "$body" -H "Idempotency-Key: $key")
+        codes="$codes ${out%% *}"
+        [ "${out%% *}" = 503 ] || break
+        sleep 0.1
+    done
+    is "create round $round: PostgreSQL stopped, then retried with its key: 503 ... 201" \
+       "$(echo "$codes" | sed 's/^503\( 503\)* 201$/503 201/')" "503 201"
+    is "create round $round: one row, however many tries committed" \
+       "$(sql "SELECT count(*) FROM videos WHERE owner_sub = '$user' AND filename = 'k$round.mov'")" 1
+done
+
 # -- the SQS emulator stopped during complete ----------------------------
 
 sqs_pid=$(cat "$RUN_DIR/pids/sqs.pid")
