@@ -5,6 +5,7 @@
  *     vidstream_postgres "host=127.0.0.1 dbname=vidstream" pool=4 timeout=2s;
  *     vidstream_s3_bucket videos;
  *     vidstream_sqs_queue_url http://127.0.0.1:9324/000000000000/jobs;
+ *     vidstream_aws_timeout 5s;
  *
  *     location = /healthz { vidstream_healthz; }
  *     location /videos    { vidstream_auth on; vidstream_api; }
@@ -15,6 +16,12 @@
  * SQS/S3 calls made as subrequests (ngx_http_vidstream_aws.c).  Nothing
  * blocks: a request that waits holds a reference (r->main->count) and is
  * finalized from the pool's or the subrequest's callback.
+ *
+ * complete never waits on what it cannot be sure of: a video is queued
+ * first, its job sent, and enqueued_at set only once SQS has answered; a
+ * queued video without enqueued_at is sent again by the next complete (or
+ * the worker's reconciler), so a stall anywhere on the way strands
+ * nothing and a duplicate job is harmless (the worker's claim is guarded).
  */
 
 #include <ngx_config.h>
