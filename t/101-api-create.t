@@ -466,7 +466,7 @@ POST /videos
 $::auth
 --- request
 POST /videos
-{"a":null,"b":1e300,"filename":"o.mov","c":{"d":[true,-99999999999999999999999]},"content_type":"video/mp4","size":8,"e":"x"}
+{"a":null,"b":1e400,"filename":"o.mov","c":{"d":[true,-99999999999999999999999]},"content_type":"video/mp4","size":8,"e":"x"}
 --- error_code: 201
 
 
@@ -489,6 +489,30 @@ $::auth
 --- request
 POST /videos
 {"filename":"q.mov","content_type":"video/mp4","size":9.5,"big":1234567890123456789012345}
+--- error_code: 400
+--- response_body
+{"error":"invalid_request","message":"size must be an integer"}
+
+
+
+=== TEST 40: an unknown field holding a number beyond a double (1e400) is ignored
+--- more_headers eval
+$::auth
+--- request
+POST /videos
+{"filename":"r\"1e400\u0041.mov","content_type":"video/mp4","size":12,"huge":-1e400,"big":99999999999999999999999}
+--- error_code: 201
+--- response_body_like chomp
+^\{"id" : "[0-9a-f-]{36}", "status" : "pending_upload", "filename" : "r\\"1e400A.mov", "content_type" : "video/mp4", "size" : 12,
+
+
+
+=== TEST 41: a size of 1e400 is 400
+--- more_headers eval
+$::auth
+--- request
+POST /videos
+{"filename":"s.mov","content_type":"video/mp4","size":1e400}
 --- error_code: 400
 --- response_body
 {"error":"invalid_request","message":"size must be an integer"}

@@ -181,6 +181,8 @@ static ngx_int_t ngx_http_vidstream_api_create_query(
     ngx_http_vidstream_api_ctx_t *ctx);
 static ngx_int_t ngx_http_vidstream_api_create_parse(ngx_http_request_t *r,
     ngx_http_vidstream_api_ctx_t *ctx, u_char *body, size_t len);
+static ngx_uint_t ngx_http_vidstream_api_null_huge_numbers(u_char *body,
+    size_t len);
 static ngx_int_t ngx_http_vidstream_api_list_args(ngx_http_request_t *r,
     ngx_http_vidstream_api_ctx_t *ctx);
 static ngx_int_t ngx_http_vidstream_api_download_args(ngx_http_request_t *r,
@@ -1239,7 +1241,9 @@ ngx_http_vidstream_api_create_parse(ngx_http_request_t *r,
      * Unknown fields are ignored whatever their value, but jansson refuses
      * a whole document with an integer beyond 64 bits anywhere in it: such
      * a document is read again with every integer as a real, and only the
-     * known fields' types matter (size is checked for that below).
+     * known fields' types matter (size is checked for that below).  A
+     * number beyond a double (1e400) is refused even then: those become
+     * null, in place, and the document is read a third time.
      */
 
     as_real = 0;
@@ -1250,6 +1254,15 @@ ngx_http_vidstream_api_create_parse(ngx_http_request_t *r,
         root = json_loadb((char *) body, len,
                           JSON_REJECT_DUPLICATES|JSON_DECODE_INT_AS_REAL,
                           &err);
+
+        if (root == NULL
+            && json_error_code(&err) == json_error_numeric_overflow
+            && ngx_http_vidstream_api_null_huge_numbers(body, len))
+        {
+            root = json_loadb((char *) body, len,
+                              JSON_REJECT_DUPLICATES
+                              |JSON_DECODE_INT_AS_REAL, &err);
+        }
     }
 
     if (root == NULL) {
@@ -1432,6 +1445,91 @@ done:
     json_decref(root);
 
     return rc;
+}
+
+
+/*
+ * Overwrites, in place, every number of the JSON text that a double cannot
+ * hold (more than 300 integer digits, or a decimal exponent that takes it
+ * past 10^300) with null and spaces: such a number has at least five
+ * characters, null four.  Strings are skipped, escapes included.  Returns
+ * how many numbers were replaced.  The text need not be valid JSON: the
+ * parser still judges it.
+ */
+
+static ngx_uint_t
+ngx_http_vidstream_api_null_huge_numbers(u_char *body, size_t len)
+{
+    u_char      *p, *last, *start;
+    ngx_int_t    digits, exponent, sign;
+    ngx_uint_t   n;
+
+    n = 0;
+    last = body + len;
+
+    for (p = body; p < last; /* void */) {
+
+        if (*p == '"') {
+            for (p++; p < last && *p != '"'; p++) {
+                if (*p == '\\') {
+                    p++;
+                }
+            }
+
+            p++;
+            continue;
+        }
+
+        if (*p != '-' && (*p < '0' || *p > '9')) {
+            p++;
+            continue;
+        }
+
+        start = p;
+        digits = 0;
+        exponent = 0;
+
+        if (*p == '-') {
+            p++;
+        }
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            digits++;
+            p++;
+        }
+
+        if (p < last && *p == '.') {
+            for (p++; p < last && *p >= '0' && *p <= '9'; p++) {
+                /* void */
+            }
+        }
+
+        if (p < last && (*p == 'e' || *p == 'E')) {
+            p++;
+            sign = 1;
+
+            if (p < last && (*p == '+' || *p == '-')) {
+                sign = (*p == '-') ? -1 : 1;
+                p++;
+            }
+
+            for ( /* void */ ; p < last && *p >= '0' && *p <= '9'; p++) {
+                if (exponent < 100000) {
+                    exponent = exponent * 10 + (*p - '0');
+                }
+            }
+
+            exponent *= sign;
+        }
+
+        if (digits + exponent > 300 && p - start >= 4) {
+            ngx_memset(start, ' ', p - start);
+            ngx_memcpy(start, "null", 4);
+            n++;
+        }
+    }
+
+    return n;
 }
 
 
