@@ -329,8 +329,9 @@ ngx_http_vidstream_aws_post(ngx_http_request_t *sr, void *data, ngx_int_t rc)
  * upstream of the subrequest is made to time out now, through nginx's own
  * timeout path (the pending timer of its connection fired early), with no
  * other peer to try.  The subrequest then ends as 504 and the caller's done
- * handler runs as for any failure.  Before a connection exists (resolving)
- * the resolver's own timeout applies.
+ * handler runs as for any failure.  Before a connection exists (the host
+ * is being resolved) the check comes back every 50 ms, so that the
+ * connection is cut as soon as there is one.
  */
 
 static void
@@ -347,16 +348,19 @@ ngx_http_vidstream_aws_deadline(ngx_event_t *ev)
         return;
     }
 
-    ngx_log_error(NGX_LOG_ERR, ev->log, 0,
-                  "vidstream: %V through %V to %V timed out after %M ms",
-                  &call->method_name, &call->location, &call->host,
-                  ngx_http_vidstream_aws_state->timeout);
+    if (!call->timed_out) {
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                      "vidstream: %V through %V to %V timed out after %M ms",
+                      &call->method_name, &call->location, &call->host,
+                      ngx_http_vidstream_aws_state->timeout);
 
-    call->timed_out = 1;
+        call->timed_out = 1;
+    }
 
     u = call->sr->upstream;
 
     if (u == NULL || u->peer.connection == NULL) {
+        ngx_add_timer(ev, 50);
         return;
     }
 
