@@ -446,3 +446,73 @@ my $b = $::big;
 --- error_code: 413
 --- response_body
 {"error":"too_large","message":"the request body is too large"}
+
+
+
+=== TEST 36: an unknown field holding a 25-digit integer is ignored
+--- more_headers eval
+$::auth
+--- request
+POST /videos
+{"filename":"n.mov","content_type":"video/mp4","size":7,"counter":1234567890123456789012345}
+--- error_code: 201
+--- response_body_like chomp
+^\{"id" : "[0-9a-f-]{36}", "status" : "pending_upload", "filename" : "n.mov", "content_type" : "video/mp4", "size" : 7,
+
+
+
+=== TEST 37: unknown fields of any type are ignored
+--- more_headers eval
+$::auth
+--- request
+POST /videos
+{"a":null,"b":1e400,"filename":"o.mov","c":{"d":[true,-99999999999999999999999]},"content_type":"video/mp4","size":8,"e":"x"}
+--- error_code: 201
+
+
+
+=== TEST 38: size as an exact real beside a 25-digit integer is accepted
+--- more_headers eval
+$::auth
+--- request
+POST /videos
+{"filename":"p.mov","content_type":"video/mp4","size":9,"big":1234567890123456789012345}
+--- error_code: 201
+--- response_body_like chomp
+"size" : 9,
+
+
+
+=== TEST 39: a fractional size beside a 25-digit integer is still 400
+--- more_headers eval
+$::auth
+--- request
+POST /videos
+{"filename":"q.mov","content_type":"video/mp4","size":9.5,"big":1234567890123456789012345}
+--- error_code: 400
+--- response_body
+{"error":"invalid_request","message":"size must be an integer"}
+
+
+
+=== TEST 40: an unknown field holding a number beyond a double (1e400) is ignored
+--- more_headers eval
+$::auth
+--- request
+POST /videos
+{"filename":"r\"1e400\u0041.mov","content_type":"video/mp4","size":12,"huge":-1e400,"big":99999999999999999999999}
+--- error_code: 201
+--- response_body_like chomp
+^\{"id" : "[0-9a-f-]{36}", "status" : "pending_upload", "filename" : "r\\"1e400A.mov", "content_type" : "video/mp4", "size" : 12,
+
+
+
+=== TEST 41: a size of 1e400 is 400
+--- more_headers eval
+$::auth
+--- request
+POST /videos
+{"filename":"s.mov","content_type":"video/mp4","size":1e400}
+--- error_code: 400
+--- response_body
+{"error":"invalid_request","message":"size must be an integer"}

@@ -282,7 +282,7 @@ Allow: POST
 
 
 
-=== TEST 21: SQS unreachable: 503, and the video can be completed again later
+=== TEST 21: SQS unreachable: 503, and the video stays queued with its job unsent (a retry or the reconciler sends it)
 --- config
     location /videos { vidstream_auth on; vidstream_api; }
     location = /_vidstream/sqs {
@@ -295,10 +295,10 @@ $::a
 "POST /videos/$::pending2/complete"
 --- error_code: 503
 --- response_body_filters eval
-sub { $_[0] . ApiTest::psql("SELECT status FROM videos WHERE id = '$::pending2'") . "\n" }
+sub { $_[0] . ApiTest::psql("SELECT status || ' ' || (enqueued_at IS NULL) FROM videos WHERE id = '$::pending2'") . "\n" }
 --- response_body
 {"error":"unavailable","message":"the service is temporarily unavailable, try again"}
-pending_upload
+queued true
 --- error_log
 SQS SendMessage failed with 502
 

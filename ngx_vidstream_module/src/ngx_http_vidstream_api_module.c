@@ -5,6 +5,7 @@
  *     vidstream_postgres "host=127.0.0.1 dbname=vidstream" pool=4 timeout=2s;
  *     vidstream_s3_bucket videos;
  *     vidstream_sqs_queue_url http://127.0.0.1:9324/000000000000/jobs;
+ *     vidstream_aws_timeout 5s;
  *
  *     location = /healthz { vidstream_healthz; }
  *     location /videos    { vidstream_auth on; vidstream_api; }
@@ -15,6 +16,12 @@
  * SQS/S3 calls made as subrequests (ngx_http_vidstream_aws.c).  Nothing
  * blocks: a request that waits holds a reference (r->main->count) and is
  * finalized from the pool's or the subrequest's callback.
+ *
+ * complete never waits on what it cannot be sure of: a video is queued
+ * first, its job sent, and enqueued_at set only once SQS has answered; a
+ * queued video without enqueued_at is sent again by the next complete (or
+ * the worker's reconciler), so a stall anywhere on the way strands
+ * nothing and a duplicate job is harmless (the worker's claim is guarded).
  */
 
 #include <ngx_config.h>
@@ -27,6 +34,7 @@
 #include "ngx_http_vidstream_pg.h"
 #include "ngx_http_vidstream_aws.h"
 #include "ngx_http_vidstream_redis.h"
+#include "ngx_http_vidstream_idempotency.h"
 
 #include "vs_job.h"
 #include "vs_util.h"
@@ -34,6 +42,9 @@
 
 
 #define NGX_HTTP_VIDSTREAM_UUID_LEN  36
+
+/* nginx has no name for it */
+#define NGX_HTTP_VIDSTREAM_UNPROCESSABLE  422
 
 #define NGX_HTTP_VIDSTREAM_LIST      1
 #define NGX_HTTP_VIDSTREAM_CREATE    2
@@ -55,10 +66,11 @@
 enum {
     NGX_HTTP_VIDSTREAM_STMT_HEALTH = 0,
     NGX_HTTP_VIDSTREAM_STMT_CREATE,
+    NGX_HTTP_VIDSTREAM_STMT_CREATE_IDEM,
     NGX_HTTP_VIDSTREAM_STMT_GET,
     NGX_HTTP_VIDSTREAM_STMT_LIST,
     NGX_HTTP_VIDSTREAM_STMT_COMPLETE,
-    NGX_HTTP_VIDSTREAM_STMT_REVERT,
+    NGX_HTTP_VIDSTREAM_STMT_ENQUEUED,
     NGX_HTTP_VIDSTREAM_STMT_DOWNLOAD,
     NGX_HTTP_VIDSTREAM_STMT_DELETE_MARK,
     NGX_HTTP_VIDSTREAM_STMT_DELETE_ROW
@@ -82,6 +94,7 @@ typedef struct {
     ngx_str_t                       session_token;
     ngx_uint_t                      addressing;
     time_t                          presign_expires;
+    ngx_msec_t                      aws_timeout;
     off_t                           max_upload_size;
     size_t                          body_limit;
 
@@ -108,7 +121,11 @@ typedef struct {
     /* POST /videos */
     ngx_str_t                       filename;
     ngx_str_t                       content_type;
+    ngx_str_t                       upload;
     u_char                          size[NGX_INT64_LEN + 1];
+    ngx_str_t                       idempotency_key;
+    u_char                          request_hash[
+                                      NGX_HTTP_VIDSTREAM_REQUEST_HASH_LEN + 1];
 
     /* GET /videos */
     ngx_uint_t                      limit;
@@ -124,9 +141,11 @@ typedef struct {
 
     /* complete, delete */
     ngx_str_t                       input_key;
+    char                           *owner;    /* sub, NUL-terminated */
     ngx_uint_t                      rounds;
     ngx_int_t                       rc;       /* of a rejection */
     unsigned                        pg_pending:1;
+    unsigned                        resend:1; /* queued, job not sent */
 
     /* healthz */
     ngx_http_vidstream_redis_check_t  redis;
@@ -162,6 +181,8 @@ static ngx_int_t ngx_http_vidstream_api_create_query(
     ngx_http_vidstream_api_ctx_t *ctx);
 static ngx_int_t ngx_http_vidstream_api_create_parse(ngx_http_request_t *r,
     ngx_http_vidstream_api_ctx_t *ctx, u_char *body, size_t len);
+static ngx_uint_t ngx_http_vidstream_api_null_huge_numbers(u_char *body,
+    size_t len);
 static ngx_int_t ngx_http_vidstream_api_list_args(ngx_http_request_t *r,
     ngx_http_vidstream_api_ctx_t *ctx);
 static ngx_int_t ngx_http_vidstream_api_download_args(ngx_http_request_t *r,
@@ -175,6 +196,10 @@ static ngx_int_t ngx_http_vidstream_api_result(
     ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
 static ngx_int_t ngx_http_vidstream_api_created(
     ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
+static ngx_int_t ngx_http_vidstream_api_created_idem(
+    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
+static ngx_int_t ngx_http_vidstream_api_created_video(
+    ngx_http_vidstream_api_ctx_t *ctx, ngx_str_t *id, ngx_str_t *video);
 static ngx_int_t ngx_http_vidstream_api_listed(
     ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
 static ngx_int_t ngx_http_vidstream_api_completed(
@@ -182,6 +207,10 @@ static ngx_int_t ngx_http_vidstream_api_completed(
 static ngx_int_t ngx_http_vidstream_api_sqs_send(
     ngx_http_vidstream_api_ctx_t *ctx);
 static void ngx_http_vidstream_api_sqs_done(ngx_http_request_t *r);
+static ngx_int_t ngx_http_vidstream_api_mark_enqueued(
+    ngx_http_vidstream_api_ctx_t *ctx);
+static ngx_int_t ngx_http_vidstream_api_queued(
+    ngx_http_vidstream_api_ctx_t *ctx);
 static ngx_int_t ngx_http_vidstream_api_downloaded(
     ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
 static ngx_int_t ngx_http_vidstream_api_s3_list(
@@ -235,6 +264,46 @@ static ngx_http_vidstream_pg_stmt_t  ngx_http_vidstream_api_stmts[] = {
       " 'input/' || $1 || '/' || n.id || '/source' FROM n"
       " RETURNING id::text, " NGX_HTTP_VIDSTREAM_VIDEO_JSON, 0 },
 
+    /*
+     * $1 sub, $2 filename, $3 content_type, $4 size, $5 Idempotency-Key,
+     * $6 request hash: id, video, and "created", "repeat" (the key's video,
+     * same request) or "conflict" (another request under the key).
+     *
+     * The key row is written first and always: a new key binds the new
+     * id (the video row follows in the same statement; the foreign key is
+     * checked at its end), a live key (under 24 h) keeps its row and an
+     * expired one is rebound.  Writing the key row, never just reading
+     * it, makes a create racing another one under the same key wait for
+     * it and see what it committed.  The video of a repeat is read in this
+     * statement's snapshot: NULL when that create committed only during
+     * it, and read again then (vs_get).
+     */
+    { "vs_create_idem",
+      "WITH n AS (SELECT gen_random_uuid() AS id),"
+      " k AS (INSERT INTO idempotency_keys AS i"
+      " (owner_sub, key, request_hash, video_id)"
+      " SELECT $1, $5, $6, n.id FROM n"
+      " ON CONFLICT (owner_sub, key) DO UPDATE SET"
+      " request_hash = CASE WHEN i.created_at > now() - interval '24 hours'"
+      " THEN i.request_hash ELSE EXCLUDED.request_hash END,"
+      " video_id = CASE WHEN i.created_at > now() - interval '24 hours'"
+      " THEN i.video_id ELSE EXCLUDED.video_id END,"
+      " created_at = CASE WHEN i.created_at > now() - interval '24 hours'"
+      " THEN i.created_at ELSE now() END"
+      " RETURNING video_id, request_hash),"
+      " v AS (INSERT INTO videos (id, owner_sub, filename, content_type,"
+      " size, input_key)"
+      " SELECT k.video_id, $1, $2, $3, $4::bigint,"
+      " 'input/' || $1 || '/' || k.video_id || '/source'"
+      " FROM k, n WHERE k.video_id = n.id"
+      " RETURNING id::text, " NGX_HTTP_VIDSTREAM_VIDEO_JSON " AS video)"
+      " SELECT id, video, 'created' FROM v"
+      " UNION ALL SELECT k.video_id::text,"
+      " (SELECT " NGX_HTTP_VIDSTREAM_VIDEO_JSON " FROM videos"
+      " WHERE id = k.video_id AND owner_sub = $1 AND status <> 'deleted'),"
+      " CASE WHEN k.request_hash = $6 THEN 'repeat' ELSE 'conflict' END"
+      " FROM k, n WHERE k.video_id <> n.id", 0 },
+
     /* $1 id, $2 sub */
     { "vs_get",
       "SELECT " NGX_HTTP_VIDSTREAM_VIDEO_JSON " FROM videos"
@@ -254,22 +323,31 @@ static ngx_http_vidstream_pg_stmt_t  ngx_http_vidstream_api_stmts[] = {
       " ORDER BY created_at DESC, id DESC LIMIT $4::int", 1 },
 
     /*
-     * $1 id, $2 sub: pending_upload -> queued in one guarded UPDATE; when
-     * nothing was updated, the row as it is (the same snapshot).
+     * $1 id, $2 sub: pending_upload -> queued, and the row's status as it
+     * was, in one statement: moved, status, input_key, and whether the job
+     * still has to be sent (enqueued_at is NULL).
+     *
+     * The row is read FOR UPDATE: should another transaction hold it (a
+     * complete whose answer nginx gave up on, committing late), this waits
+     * for it and reads the row it committed.  A plain read here would use
+     * the statement's snapshot, taken before that commit, and see
+     * pending_upload while the UPDATE, which re-checks the newest version,
+     * finds queued and changes nothing: "neither moved nor queued", a 409.
      */
     { "vs_complete",
-      "WITH u AS (UPDATE videos SET status = 'queued', queued_at = now()"
-      " WHERE id = $1::uuid AND owner_sub = $2"
-      " AND status = 'pending_upload' RETURNING status, input_key)"
-      " SELECT true, status, input_key FROM u"
-      " UNION ALL SELECT false, status, input_key FROM videos"
-      " WHERE id = $1::uuid AND owner_sub = $2"
-      " AND NOT EXISTS (SELECT 1 FROM u)", 0 },
+      "WITH cur AS (SELECT id, status, input_key, enqueued_at FROM videos"
+      " WHERE id = $1::uuid AND owner_sub = $2 FOR UPDATE),"
+      " u AS (UPDATE videos v SET status = 'queued', queued_at = now(),"
+      " enqueued_at = NULL FROM cur"
+      " WHERE v.id = cur.id AND cur.status = 'pending_upload'"
+      " RETURNING v.id)"
+      " SELECT EXISTS (SELECT 1 FROM u), cur.status, cur.input_key,"
+      " cur.enqueued_at IS NULL FROM cur", 0 },
 
-    /* $1 id, $2 sub: the job could not be sent, let complete be retried */
-    { "vs_revert",
-      "UPDATE videos SET status = 'pending_upload', queued_at = NULL"
-      " WHERE id = $1::uuid AND owner_sub = $2 AND status = 'queued'", 0 },
+    /* $1 id, $2 sub: SQS has the job (CONTRACT.md section 5) */
+    { "vs_enqueued",
+      "UPDATE videos SET enqueued_at = now()"
+      " WHERE id = $1::uuid AND owner_sub = $2 AND enqueued_at IS NULL", 0 },
 
     /* $1 id, $2 sub */
     { "vs_download",
@@ -417,6 +495,13 @@ static ngx_command_t  ngx_http_vidstream_api_commands[] = {
       offsetof(ngx_http_vidstream_api_main_conf_t, presign_expires),
       NULL },
 
+    { ngx_string("vidstream_aws_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_vidstream_api_main_conf_t, aws_timeout),
+      NULL },
+
     { ngx_string("vidstream_max_upload_size"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_off_slot,
@@ -530,6 +615,21 @@ ngx_http_vidstream_api_handler(ngx_http_request_t *r)
     amcf = ctx->amcf;
 
     if (ctx->action == NGX_HTTP_VIDSTREAM_CREATE) {
+
+        if (ngx_http_vidstream_idempotency_key(r, &ctx->idempotency_key)
+            != NGX_OK)
+        {
+            rc = ngx_http_discard_request_body(r);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+
+            return ngx_http_vidstream_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "invalid_request",
+                                        "Idempotency-Key must be given once, "
+                                        "1 to 255 printable ASCII "
+                                        "characters");
+        }
 
         if (r->headers_in.content_length_n > (off_t) amcf->body_limit) {
             rc = ngx_http_discard_request_body(r);
@@ -1012,6 +1112,22 @@ done:
 static ngx_int_t
 ngx_http_vidstream_api_create_query(ngx_http_vidstream_api_ctx_t *ctx)
 {
+    if (ctx->idempotency_key.len) {
+        return ngx_http_vidstream_api_query(ctx,
+                                       NGX_HTTP_VIDSTREAM_STMT_CREATE_IDEM, 6,
+                                       ctx->sub.data, ctx->sub.len,
+                                       ctx->filename.data,
+                                       ctx->filename.len,
+                                       ctx->content_type.data,
+                                       ctx->content_type.len,
+                                       ctx->size, ngx_strlen(ctx->size),
+                                       ctx->idempotency_key.data,
+                                       ctx->idempotency_key.len,
+                                       ctx->request_hash,
+                                       (size_t)
+                                       NGX_HTTP_VIDSTREAM_REQUEST_HASH_LEN);
+    }
+
     return ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_CREATE, 4,
                                         ctx->sub.data, ctx->sub.len,
                                         ctx->filename.data,
@@ -1115,11 +1231,40 @@ ngx_http_vidstream_api_create_parse(ngx_http_request_t *r,
     u_char        *p, *last;
     size_t         n;
     json_t        *root, *v;
+    double         real;
     ngx_int_t      rc;
+    ngx_uint_t     as_real;
     json_int_t     size;
     json_error_t   err;
 
+    /*
+     * Unknown fields are ignored whatever their value, but jansson refuses
+     * a whole document with an integer beyond 64 bits anywhere in it: such
+     * a document is read again with every integer as a real, and only the
+     * known fields' types matter (size is checked for that below).  A
+     * number beyond a double (1e400) is refused even then: those become
+     * null, in place, and the document is read a third time.
+     */
+
+    as_real = 0;
     root = json_loadb((char *) body, len, JSON_REJECT_DUPLICATES, &err);
+
+    if (root == NULL && json_error_code(&err) == json_error_numeric_overflow) {
+        as_real = 1;
+        root = json_loadb((char *) body, len,
+                          JSON_REJECT_DUPLICATES|JSON_DECODE_INT_AS_REAL,
+                          &err);
+
+        if (root == NULL
+            && json_error_code(&err) == json_error_numeric_overflow
+            && ngx_http_vidstream_api_null_huge_numbers(body, len))
+        {
+            root = json_loadb((char *) body, len,
+                              JSON_REJECT_DUPLICATES
+                              |JSON_DECODE_INT_AS_REAL, &err);
+        }
+    }
+
     if (root == NULL) {
         return ngx_http_vidstream_api_bad(r, "the body is not valid JSON");
     }
@@ -1231,12 +1376,27 @@ ngx_http_vidstream_api_create_parse(ngx_http_request_t *r,
     /* size */
 
     v = json_object_get(root, "size");
-    if (!json_is_integer(v)) {
+
+    if (as_real && json_is_real(v)) {
+        /* an integer in the text, or a real: exact only up to 2^53 */
+        real = json_real_value(v);
+
+        if (real > 9007199254740992.0 || real < -9007199254740992.0
+            || real != (double) (json_int_t) real)
+        {
+            rc = ngx_http_vidstream_api_bad(r, "size must be an integer");
+            goto done;
+        }
+
+        size = (json_int_t) real;
+
+    } else if (json_is_integer(v)) {
+        size = json_integer_value(v);
+
+    } else {
         rc = ngx_http_vidstream_api_bad(r, "size must be an integer");
         goto done;
     }
-
-    size = json_integer_value(v);
 
     if (size < 1) {
         rc = ngx_http_vidstream_api_bad(r, "size must be at least 1");
@@ -1254,11 +1414,122 @@ ngx_http_vidstream_api_create_parse(ngx_http_request_t *r,
 
     *ngx_sprintf(ctx->size, "%L", (int64_t) size) = '\0';
 
+    /* upload: part of what makes two creates the same request */
+
+    v = json_object_get(root, "upload");
+
+    if (json_is_string(v)) {
+        ctx->upload.len = json_string_length(v);
+        ctx->upload.data = ngx_pnalloc(r->pool, ctx->upload.len + 1);
+        if (ctx->upload.data == NULL) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            goto done;
+        }
+
+        ngx_memcpy(ctx->upload.data, json_string_value(v), ctx->upload.len);
+    }
+
+    if (ctx->idempotency_key.len
+        && ngx_http_vidstream_idempotency_hash(&ctx->filename,
+                                               &ctx->content_type, ctx->size,
+                                               &ctx->upload,
+                                               ctx->request_hash)
+           != NGX_OK)
+    {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+        goto done;
+    }
+
 done:
 
     json_decref(root);
 
     return rc;
+}
+
+
+/*
+ * Overwrites, in place, every number of the JSON text that a double cannot
+ * hold (more than 300 integer digits, or a decimal exponent that takes it
+ * past 10^300) with null and spaces: such a number has at least five
+ * characters, null four.  Strings are skipped, escapes included.  Returns
+ * how many numbers were replaced.  The text need not be valid JSON: the
+ * parser still judges it.
+ */
+
+static ngx_uint_t
+ngx_http_vidstream_api_null_huge_numbers(u_char *body, size_t len)
+{
+    u_char      *p, *last, *start;
+    ngx_int_t    digits, exponent, sign;
+    ngx_uint_t   n;
+
+    n = 0;
+    last = body + len;
+
+    for (p = body; p < last; /* void */) {
+
+        if (*p == '"') {
+            for (p++; p < last && *p != '"'; p++) {
+                if (*p == '\\') {
+                    p++;
+                }
+            }
+
+            p++;
+            continue;
+        }
+
+        if (*p != '-' && (*p < '0' || *p > '9')) {
+            p++;
+            continue;
+        }
+
+        start = p;
+        digits = 0;
+        exponent = 0;
+
+        if (*p == '-') {
+            p++;
+        }
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            digits++;
+            p++;
+        }
+
+        if (p < last && *p == '.') {
+            for (p++; p < last && *p >= '0' && *p <= '9'; p++) {
+                /* void */
+            }
+        }
+
+        if (p < last && (*p == 'e' || *p == 'E')) {
+            p++;
+            sign = 1;
+
+            if (p < last && (*p == '+' || *p == '-')) {
+                sign = (*p == '-') ? -1 : 1;
+                p++;
+            }
+
+            for ( /* void */ ; p < last && *p >= '0' && *p <= '9'; p++) {
+                if (exponent < 100000) {
+                    exponent = exponent * 10 + (*p - '0');
+                }
+            }
+
+            exponent *= sign;
+        }
+
+        if (digits + exponent > 300 && p - start >= 4) {
+            ngx_memset(start, ' ', p - start);
+            ngx_memcpy(start, "null", 4);
+            n++;
+        }
+    }
+
+    return n;
 }
 
 
@@ -1460,6 +1731,14 @@ ngx_http_vidstream_api_pg_done(ngx_http_vidstream_pg_query_t *q,
         ctx->pg_ok = (status == NGX_HTTP_VIDSTREAM_PG_OK);
         rc = ngx_http_vidstream_healthz_part_done(ctx);
 
+    } else if (q->stmt == NGX_HTTP_VIDSTREAM_STMT_ENQUEUED) {
+        /*
+         * SQS has the job whatever became of enqueued_at: left NULL, the
+         * reconciler sends the job once more, which the worker's guarded
+         * claim makes harmless
+         */
+        rc = ngx_http_vidstream_api_queued(ctx);
+
     } else if (status != NGX_HTTP_VIDSTREAM_PG_OK) {
         rc = ngx_http_vidstream_api_unavailable(r);
 
@@ -1479,6 +1758,7 @@ static ngx_int_t
 ngx_http_vidstream_api_result(ngx_http_vidstream_api_ctx_t *ctx,
     PGresult *res)
 {
+    ngx_str_t            id, video;
     ngx_http_request_t  *r;
 
     r = ctx->request;
@@ -1488,9 +1768,22 @@ ngx_http_vidstream_api_result(ngx_http_vidstream_api_ctx_t *ctx,
     case NGX_HTTP_VIDSTREAM_STMT_CREATE:
         return ngx_http_vidstream_api_created(ctx, res);
 
+    case NGX_HTTP_VIDSTREAM_STMT_CREATE_IDEM:
+        return ngx_http_vidstream_api_created_idem(ctx, res);
+
     case NGX_HTTP_VIDSTREAM_STMT_GET:
         if (PQntuples(res) != 1) {
             break;
+        }
+
+        if (ctx->action == NGX_HTTP_VIDSTREAM_CREATE) {
+            /* a repeated create whose video committed during its query */
+            id.data = ctx->id;
+            id.len = NGX_HTTP_VIDSTREAM_UUID_LEN;
+            video.data = (u_char *) PQgetvalue(res, 0, 0);
+            video.len = PQgetlength(res, 0, 0);
+
+            return ngx_http_vidstream_api_created_video(ctx, &id, &video);
         }
 
         return ngx_http_vidstream_api_send_json(r, NGX_HTTP_OK,
@@ -1502,9 +1795,6 @@ ngx_http_vidstream_api_result(ngx_http_vidstream_api_ctx_t *ctx,
 
     case NGX_HTTP_VIDSTREAM_STMT_COMPLETE:
         return ngx_http_vidstream_api_completed(ctx, res);
-
-    case NGX_HTTP_VIDSTREAM_STMT_REVERT:
-        return ngx_http_vidstream_api_unavailable(r);
 
     case NGX_HTTP_VIDSTREAM_STMT_DOWNLOAD:
         return ngx_http_vidstream_api_downloaded(ctx, res);
@@ -1541,26 +1831,91 @@ static ngx_int_t
 ngx_http_vidstream_api_created(ngx_http_vidstream_api_ctx_t *ctx,
     PGresult *res)
 {
+    ngx_str_t  id, video;
+
+    if (PQntuples(res) != 1 || PQnfields(res) < 2) {
+        return ngx_http_vidstream_api_unavailable(ctx->request);
+    }
+
+    id.data = (u_char *) PQgetvalue(res, 0, 0);
+    id.len = PQgetlength(res, 0, 0);
+    video.data = (u_char *) PQgetvalue(res, 0, 1);
+    video.len = PQgetlength(res, 0, 1);
+
+    return ngx_http_vidstream_api_created_video(ctx, &id, &video);
+}
+
+
+/*
+ * POST /videos with an Idempotency-Key: the video created now, or the one
+ * created before under the key (201 again, with fresh upload URLs), or 422
+ * when the key was used for another request.
+ */
+
+static ngx_int_t
+ngx_http_vidstream_api_created_idem(ngx_http_vidstream_api_ctx_t *ctx,
+    PGresult *res)
+{
+    char                *kind;
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    if (PQntuples(res) != 1 || PQnfields(res) != 3
+        || PQgetlength(res, 0, 0) != NGX_HTTP_VIDSTREAM_UUID_LEN)
+    {
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    kind = PQgetvalue(res, 0, 2);
+
+    if (ngx_strcmp(kind, "conflict") == 0) {
+        ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Content");
+
+        return ngx_http_vidstream_send_error(r,
+                                             NGX_HTTP_VIDSTREAM_UNPROCESSABLE,
+                                             "idempotency_conflict",
+                                             "this Idempotency-Key was used "
+                                             "for a different request");
+    }
+
+    if (ngx_strcmp(kind, "repeat") == 0 && PQgetisnull(res, 0, 1)) {
+
+        /* the first create committed while this statement ran: read it */
+
+        ngx_memcpy(ctx->id, PQgetvalue(res, 0, 0),
+                   NGX_HTTP_VIDSTREAM_UUID_LEN);
+
+        rc = ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_GET, 2,
+                                          ctx->id,
+                                          (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                          ctx->sub.data, ctx->sub.len);
+
+        return rc == NGX_OK ? NGX_DONE : rc;
+    }
+
+    return ngx_http_vidstream_api_created(ctx, res);
+}
+
+
+static ngx_int_t
+ngx_http_vidstream_api_created_video(ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_str_t *id, ngx_str_t *vid)
+{
     u_char              *body, *p, *video;
     size_t               len, video_len;
-    ngx_str_t            url, key, id;
+    ngx_str_t            url, key;
     vs_sigv4_kv_t        header;
     ngx_table_elt_t     *h;
     ngx_http_request_t  *r;
     u_char               expires_at[VS_RFC3339_LEN + 1];
 
     r = ctx->request;
+    video = vid->data;
+    video_len = vid->len;
 
-    if (PQntuples(res) != 1 || PQnfields(res) != 2) {
-        return ngx_http_vidstream_api_unavailable(r);
-    }
-
-    id.data = (u_char *) PQgetvalue(res, 0, 0);
-    id.len = PQgetlength(res, 0, 0);
-    video = (u_char *) PQgetvalue(res, 0, 1);
-    video_len = PQgetlength(res, 0, 1);
-
-    if (id.len != NGX_HTTP_VIDSTREAM_UUID_LEN || video_len < 2
+    if (id->len != NGX_HTTP_VIDSTREAM_UUID_LEN || video_len < 2
         || video[video_len - 1] != '}')
     {
         return ngx_http_vidstream_api_unavailable(r);
@@ -1568,13 +1923,13 @@ ngx_http_vidstream_api_created(ngx_http_vidstream_api_ctx_t *ctx,
 
     /* input/<sub>/<id>/source */
 
-    key.len = sizeof("input///source") - 1 + ctx->sub.len + id.len;
+    key.len = sizeof("input///source") - 1 + ctx->sub.len + id->len;
     key.data = ngx_pnalloc(r->pool, key.len);
     if (key.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_sprintf(key.data, "input/%V/%V/source", &ctx->sub, &id);
+    ngx_sprintf(key.data, "input/%V/%V/source", &ctx->sub, id);
 
     header.name = "content-type";
     header.name_len = sizeof("content-type") - 1;
@@ -1623,12 +1978,12 @@ ngx_http_vidstream_api_created(ngx_http_vidstream_api_ctx_t *ctx,
 
     h->hash = 1;
     ngx_str_set(&h->key, "Location");
-    h->value.data = ngx_pnalloc(r->pool, sizeof("/videos/") - 1 + id.len);
+    h->value.data = ngx_pnalloc(r->pool, sizeof("/videos/") - 1 + id->len);
     if (h->value.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    h->value.len = ngx_sprintf(h->value.data, "/videos/%V", &id)
+    h->value.len = ngx_sprintf(h->value.data, "/videos/%V", id)
                    - h->value.data;
 
     /*
@@ -1725,9 +2080,16 @@ ngx_http_vidstream_api_completed(ngx_http_vidstream_api_ctx_t *ctx,
 
     status = PQgetvalue(res, 0, 1);
 
-    if (PQgetvalue(res, 0, 0)[0] == 't') {
+    /*
+     * Moved to queued by us, or queued by a complete whose job was never
+     * sent (SQS or PostgreSQL failed or stalled on the way): send it.
+     */
 
-        /* moved to queued by us: send the one job message */
+    ctx->resend = PQgetvalue(res, 0, 0)[0] != 't'
+                  && ngx_strcmp(status, "queued") == 0
+                  && PQgetvalue(res, 0, 3)[0] == 't';
+
+    if (PQgetvalue(res, 0, 0)[0] == 't' || ctx->resend) {
 
         ctx->input_key.len = PQgetlength(res, 0, 2);
         ctx->input_key.data = ngx_pnalloc(r->pool, ctx->input_key.len + 1);
@@ -1792,7 +2154,7 @@ ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "vidstream api: vidstream_sqs_queue_url and "
                       "vidstream_sqs_location are required for complete");
-        goto revert;
+        goto failed;
     }
 
     rc = ngx_http_vidstream_aws_creds(r, &amcf->credentials_location, call);
@@ -1806,18 +2168,19 @@ ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
     if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "vidstream api: no AWS credentials to send the job");
-        goto revert;
+        goto failed;
     }
 
     /* the job message of CONTRACT.md section 6 */
 
     jv.video_id = (char *) ctx->id;
-    jv.owner = ngx_pnalloc(r->pool, ctx->sub.len + 1);
-    if (jv.owner == NULL) {
+    ctx->owner = ngx_pnalloc(r->pool, ctx->sub.len + 1);
+    if (ctx->owner == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    *ngx_cpymem(jv.owner, ctx->sub.data, ctx->sub.len) = '\0';
+    *ngx_cpymem(ctx->owner, ctx->sub.data, ctx->sub.len) = '\0';
+    jv.owner = ctx->owner;
     jv.bucket = (char *) amcf->bucket.data;
     jv.key = (char *) ctx->input_key.data;
 
@@ -1831,7 +2194,7 @@ ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "vidstream api: cannot encode the job: %s",
                       vs_job_invalid(&jv) ? vs_job_invalid(&jv) : "size");
-        goto revert;
+        goto failed;
     }
 
     /* {"QueueUrl":"…","MessageBody":"<job, escaped>"} */
@@ -1887,33 +2250,34 @@ ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
     if (ngx_http_vidstream_aws_sign(r, amcf->sqs, call, &path, NULL, 0)
         != NGX_OK)
     {
-        goto revert;
+        goto failed;
     }
 
     call->done = ngx_http_vidstream_api_sqs_done;
     ctx->step = 2;
 
     if (ngx_http_vidstream_aws_call(r, call) != NGX_OK) {
-        goto revert;
+        goto failed;
     }
 
     return NGX_DONE;
 
-revert:
+failed:
 
-    rc = ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_REVERT, 2,
-                                      ctx->id,
-                                      (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
-                                      ctx->sub.data, ctx->sub.len);
+    /*
+     * The video stays queued with enqueued_at NULL: a retried complete or
+     * the reconciler sends the job.  Never back to pending_upload: a
+     * SendMessage that timed out may still have reached SQS, and a revert
+     * racing a retried complete would strand a video whose job was sent.
+     */
 
-    return rc == NGX_OK ? NGX_DONE : rc;
+    return ngx_http_vidstream_api_unavailable(r);
 }
 
 
 static void
 ngx_http_vidstream_api_sqs_done(ngx_http_request_t *r)
 {
-    u_char                        *body, *p;
     ngx_int_t                      rc;
     ngx_connection_t              *c;
     ngx_http_vidstream_api_ctx_t  *ctx;
@@ -1936,32 +2300,20 @@ ngx_http_vidstream_api_sqs_done(ngx_http_request_t *r)
                             (u_char *) "MessageId", 9 - 1)
            != NULL)
     {
-        body = ngx_pnalloc(r->pool, 128);
-        if (body == NULL) {
-            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            goto done;
-        }
-
-        p = ngx_sprintf(body, "{\"id\":\"%s\",\"status\":\"queued\"}\n",
-                        ctx->id);
-
-        rc = ngx_http_vidstream_api_send_json(r, NGX_HTTP_ACCEPTED, body,
-                                              p - body);
+        rc = ngx_http_vidstream_api_mark_enqueued(ctx);
         goto done;
     }
 
     ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                  "vidstream api: SQS SendMessage failed with %ui: %*s",
-                  ctx->call.status, ngx_min(ctx->call.response.len, 512),
+                  "vidstream api: SQS SendMessage failed with %ui%s: %*s",
+                  ctx->call.status,
+                  ctx->call.timed_out ? " (vidstream_aws_timeout)" : "",
+                  ngx_min(ctx->call.response.len, 512),
                   ctx->call.response.data);
 
-    rc = ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_REVERT, 2,
-                                      ctx->id,
-                                      (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
-                                      ctx->sub.data, ctx->sub.len);
-    if (rc == NGX_OK) {
-        rc = NGX_DONE;
-    }
+    /* still queued, enqueued_at NULL: see ngx_http_vidstream_api_sqs_send */
+
+    rc = ngx_http_vidstream_api_unavailable(r);
 
 done:
 
@@ -1970,6 +2322,58 @@ done:
     }
 
     ngx_http_run_posted_requests(c);
+}
+
+
+/* SQS answered: enqueued_at is set, then the client is answered */
+
+static ngx_int_t
+ngx_http_vidstream_api_mark_enqueued(ngx_http_vidstream_api_ctx_t *ctx)
+{
+    ngx_http_vidstream_pg_query_t  *q;
+
+    q = &ctx->query;
+
+    q->stmt = NGX_HTTP_VIDSTREAM_STMT_ENQUEUED;
+    q->nparams = 2;
+    q->values[0] = (const char *) ctx->id;
+    q->lengths[0] = NGX_HTTP_VIDSTREAM_UUID_LEN;
+    q->values[1] = ctx->owner;
+    q->lengths[1] = (int) ctx->sub.len;
+    q->handler = ngx_http_vidstream_api_pg_done;
+    q->data = ctx;
+    q->log = ctx->request->connection->log;
+
+    if (ngx_http_vidstream_pg_send(q) == NGX_OK) {
+        ctx->pg_pending = 1;
+        return NGX_DONE;
+    }
+
+    /* PostgreSQL is away: the reconciler sends the job once more */
+
+    return ngx_http_vidstream_api_queued(ctx);
+}
+
+
+/* 202 for the complete that queued the video, 200 for one that resent */
+
+static ngx_int_t
+ngx_http_vidstream_api_queued(ngx_http_vidstream_api_ctx_t *ctx)
+{
+    u_char  *body, *p;
+
+    body = ngx_pnalloc(ctx->request->pool, 128);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(body, "{\"id\":\"%s\",\"status\":\"queued\"}\n",
+                    ctx->id);
+
+    return ngx_http_vidstream_api_send_json(ctx->request,
+                                            ctx->resend ? NGX_HTTP_OK
+                                                        : NGX_HTTP_ACCEPTED,
+                                            body, p - body);
 }
 
 
@@ -2745,6 +3149,7 @@ ngx_http_vidstream_api_create_main_conf(ngx_conf_t *cf)
 
     amcf->addressing = NGX_CONF_UNSET_UINT;
     amcf->presign_expires = NGX_CONF_UNSET;
+    amcf->aws_timeout = NGX_CONF_UNSET_MSEC;
     amcf->max_upload_size = NGX_CONF_UNSET;
     amcf->body_limit = NGX_CONF_UNSET_SIZE;
 
@@ -2764,6 +3169,7 @@ ngx_http_vidstream_api_init_main_conf(ngx_conf_t *cf, void *conf)
 
     ngx_conf_init_uint_value(amcf->addressing, VS_AWS_ADDR_AUTO);
     ngx_conf_init_value(amcf->presign_expires, VS_SIGV4_EXPIRES_DEFAULT);
+    ngx_conf_init_msec_value(amcf->aws_timeout, 5000);
     if (amcf->max_upload_size == NGX_CONF_UNSET) {
         amcf->max_upload_size = (off_t) 5 * 1024 * 1024 * 1024;
     }
@@ -2787,6 +3193,12 @@ ngx_http_vidstream_api_init_main_conf(ngx_conf_t *cf, void *conf)
         || amcf->presign_expires > VS_SIGV4_EXPIRES_MAX)
     {
         return "vidstream_presign_expires must be from 1s to 7d";
+    }
+
+    if (amcf->aws_timeout < 1) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "vidstream_aws_timeout must be positive");
+        return NGX_CONF_ERROR;
     }
 
     if (amcf->max_upload_size < 1) {
@@ -2884,7 +3296,8 @@ ngx_http_vidstream_api_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (ngx_http_vidstream_aws_init_process(cycle, amcf->provider)
+    if (ngx_http_vidstream_aws_init_process(cycle, amcf->provider,
+                                            amcf->aws_timeout)
         != NGX_OK)
     {
         return NGX_ERROR;

@@ -38,6 +38,7 @@
 #include "ngx_http_vidstream_jwt.h"
 #include "ngx_http_vidstream_jwt_cache.h"
 #include "ngx_http_vidstream_jwks.h"
+#include "ngx_http_vidstream_scope.h"
 
 #define NGX_HTTP_VIDSTREAM_TOKEN_ACCESS   0
 #define NGX_HTTP_VIDSTREAM_TOKEN_ID       1
@@ -62,6 +63,9 @@ typedef struct {
     time_t                           min_refetch;
     ngx_uint_t                       jwks;     /* index of the source */
     ngx_shm_zone_t                  *cache;
+    /* of ngx_str_t: what the token must hold here (not part of the cache) */
+    ngx_array_t                     *require_scopes;
+    ngx_array_t                     *require_groups;
     /* digest of what a cached verdict depends on, prefixed to cache keys */
     u_char                           policy[NGX_HTTP_VIDSTREAM_JWT_DIGEST_LEN];
 } ngx_http_vidstream_auth_loc_conf_t;
@@ -84,6 +88,9 @@ static ngx_int_t ngx_http_vidstream_auth_verify(ngx_http_request_t *r,
 static void ngx_http_vidstream_auth_cleanup(void *data);
 static ngx_int_t ngx_http_vidstream_auth_reject(ngx_http_request_t *r,
     const char *why);
+static ngx_int_t ngx_http_vidstream_auth_authorize(ngx_http_request_t *r,
+    ngx_http_vidstream_auth_loc_conf_t *alcf,
+    ngx_http_vidstream_auth_ctx_t *ctx);
 static ngx_int_t ngx_http_vidstream_auth_send(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message);
 static ngx_int_t ngx_http_vidstream_auth_token(ngx_http_request_t *r,
@@ -192,6 +199,20 @@ static ngx_command_t  ngx_http_vidstream_auth_commands[] = {
       offsetof(ngx_http_vidstream_auth_loc_conf_t, min_refetch),
       NULL },
 
+    { ngx_string("vidstream_jwt_require_scope"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_vidstream_scope_conf_set,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vidstream_auth_loc_conf_t, require_scopes),
+      NULL },
+
+    { ngx_string("vidstream_jwt_require_group"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_vidstream_scope_conf_set,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_vidstream_auth_loc_conf_t, require_groups),
+      NULL },
+
     { ngx_string("vidstream_jwt_cache"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_vidstream_jwt_cache,
@@ -286,7 +307,7 @@ ngx_http_vidstream_auth_handler(ngx_http_request_t *r)
         return NGX_AGAIN;
 
     } else if (ctx->authenticated) {
-        return NGX_OK;
+        return ngx_http_vidstream_auth_authorize(r, alcf, ctx);
     }
 
     if (!ctx->cleanup) {
@@ -322,7 +343,64 @@ ngx_http_vidstream_auth_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_vidstream_auth_verify(r, alcf, ctx, &token);
+    rc = ngx_http_vidstream_auth_verify(r, alcf, ctx, &token);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_vidstream_auth_authorize(r, alcf, ctx);
+}
+
+
+/*
+ * The token is valid; does it hold what this location requires?  Checked
+ * on every request, cached token or not: the cache keeps verified tokens,
+ * and requirements differ from one location to another.
+ */
+static ngx_int_t
+ngx_http_vidstream_auth_authorize(ngx_http_request_t *r,
+    ngx_http_vidstream_auth_loc_conf_t *alcf,
+    ngx_http_vidstream_auth_ctx_t *ctx)
+{
+    ngx_int_t                  rc;
+    const char                *why;
+    ngx_table_elt_t           *h;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    rc = ngx_http_vidstream_scope_check(&ctx->payload, alcf->require_scopes,
+                                        alcf->require_groups, &why);
+    if (rc != NGX_DECLINED) {
+        return rc == NGX_OK ? NGX_OK : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                  "vidstream auth: access refused: %s", why);
+
+    /* RFC 6750 3.1 */
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "WWW-Authenticate");
+    ngx_str_set(&h->value,
+                "Bearer realm=\"vidstream\", error=\"insufficient_scope\"");
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+    r->headers_out.www_authenticate = h;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (clcf->satisfy != NGX_HTTP_SATISFY_ALL) {
+        return NGX_HTTP_FORBIDDEN;
+    }
+
+    return ngx_http_vidstream_auth_send(r, NGX_HTTP_FORBIDDEN,
+                                        "insufficient_scope", why);
 }
 
 
@@ -1125,6 +1203,8 @@ ngx_http_vidstream_auth_create_loc_conf(ngx_conf_t *cf)
     conf->min_refetch = NGX_CONF_UNSET;
     conf->jwks = NGX_CONF_UNSET_UINT;
     conf->cache = NGX_CONF_UNSET_PTR;
+    conf->require_scopes = NGX_CONF_UNSET_PTR;
+    conf->require_groups = NGX_CONF_UNSET_PTR;
 
     return conf;
 }
@@ -1165,6 +1245,10 @@ ngx_http_vidstream_auth_merge_loc_conf(ngx_conf_t *cf, void *parent,
     ngx_conf_merge_sec_value(conf->min_refetch, prev->min_refetch, 30);
     ngx_conf_merge_uint_value(conf->jwks, prev->jwks, NGX_CONF_UNSET_UINT);
     ngx_conf_merge_ptr_value(conf->cache, prev->cache, NULL);
+    ngx_conf_merge_ptr_value(conf->require_scopes, prev->require_scopes,
+                             NULL);
+    ngx_conf_merge_ptr_value(conf->require_groups, prev->require_groups,
+                             NULL);
 
     if (!conf->enable) {
         return NGX_CONF_OK;

@@ -24,6 +24,8 @@ static ngx_int_t ngx_http_vidstream_aws_variable(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_vidstream_aws_push(ngx_http_request_t *sr,
     const char *name, size_t name_len, const char *value, size_t value_len);
+static void ngx_http_vidstream_aws_deadline(ngx_event_t *ev);
+static void ngx_http_vidstream_aws_cleanup(void *data);
 
 
 ngx_http_vidstream_aws_state_t  *ngx_http_vidstream_aws_state;
@@ -108,7 +110,7 @@ ngx_http_vidstream_aws_variable(ngx_http_request_t *r,
 
 ngx_int_t
 ngx_http_vidstream_aws_init_process(ngx_cycle_t *cycle,
-    vs_aws_provider_t *provider)
+    vs_aws_provider_t *provider, ngx_msec_t timeout)
 {
     ngx_http_vidstream_aws_state_t  *st;
 
@@ -120,6 +122,8 @@ ngx_http_vidstream_aws_init_process(ngx_cycle_t *cycle,
     if (provider) {
         st->provider = *provider;
     }
+
+    st->timeout = timeout;
 
     ngx_http_vidstream_aws_state = st;
 
@@ -134,6 +138,7 @@ ngx_http_vidstream_aws_call(ngx_http_request_t *r,
     ngx_buf_t                   *b;
     ngx_uint_t                   i;
     ngx_chain_t                 *cl;
+    ngx_pool_cleanup_t          *cln;
     ngx_http_request_t          *sr;
     ngx_http_post_subrequest_t  *ps;
 
@@ -146,8 +151,29 @@ ngx_http_vidstream_aws_call(ngx_http_request_t *r,
     ps->data = call;
 
     call->finished = 0;
+    call->timed_out = 0;
     call->status = 0;
     ngx_str_null(&call->response);
+
+    if (ngx_http_vidstream_aws_state && ngx_http_vidstream_aws_state->timeout)
+    {
+        /* the timer must not outlive the request, however it ends */
+
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_vidstream_aws_cleanup;
+        cln->data = call;
+
+        ngx_memzero(&call->deadline, sizeof(ngx_event_t));
+        call->deadline.handler = ngx_http_vidstream_aws_deadline;
+        call->deadline.data = call;
+        call->deadline.log = r->connection->log;
+
+        ngx_add_timer(&call->deadline, ngx_http_vidstream_aws_state->timeout);
+    }
 
     if (ngx_http_subrequest(r, &call->location, NULL, &sr, ps,
                             NGX_HTTP_SUBREQUEST_IN_MEMORY
@@ -257,6 +283,10 @@ ngx_http_vidstream_aws_post(ngx_http_request_t *sr, void *data, ngx_int_t rc)
     call->finished = 1;
     pr = sr->parent;
 
+    if (call->deadline.timer_set) {
+        ngx_del_timer(&call->deadline);
+    }
+
     if (rc == NGX_OK || rc == NGX_DONE || rc == NGX_AGAIN) {
         call->status = sr->headers_out.status ? sr->headers_out.status
                                               : NGX_HTTP_BAD_GATEWAY;
@@ -291,6 +321,71 @@ ngx_http_vidstream_aws_post(ngx_http_request_t *sr, void *data, ngx_int_t rc)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * vidstream_aws_timeout is over and the service has not answered: the
+ * upstream of the subrequest is made to time out now, through nginx's own
+ * timeout path (the pending timer of its connection fired early), with no
+ * other peer to try.  The subrequest then ends as 504 and the caller's done
+ * handler runs as for any failure.  Before a connection exists (the host
+ * is being resolved) the check comes back every 50 ms, so that the
+ * connection is cut as soon as there is one.
+ */
+
+static void
+ngx_http_vidstream_aws_deadline(ngx_event_t *ev)
+{
+    ngx_event_t                    *uev;
+    ngx_connection_t               *c;
+    ngx_http_upstream_t            *u;
+    ngx_http_vidstream_aws_call_t  *call;
+
+    call = ev->data;
+
+    if (call->finished || call->sr == NULL) {
+        return;
+    }
+
+    if (!call->timed_out) {
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
+                      "vidstream: %V through %V to %V timed out after %M ms",
+                      &call->method_name, &call->location, &call->host,
+                      ngx_http_vidstream_aws_state->timeout);
+
+        call->timed_out = 1;
+    }
+
+    u = call->sr->upstream;
+
+    if (u == NULL || u->peer.connection == NULL) {
+        ngx_add_timer(ev, 50);
+        return;
+    }
+
+    c = u->peer.connection;
+
+    uev = (c->write->timer_set && !c->read->timer_set) ? c->write : c->read;
+
+    if (uev->timer_set) {
+        ngx_del_timer(uev);
+    }
+
+    u->peer.tries = 1;
+    uev->timedout = 1;
+    uev->handler(uev);
+}
+
+
+static void
+ngx_http_vidstream_aws_cleanup(void *data)
+{
+    ngx_http_vidstream_aws_call_t  *call = data;
+
+    if (call->deadline.timer_set) {
+        ngx_del_timer(&call->deadline);
+    }
 }
 
 

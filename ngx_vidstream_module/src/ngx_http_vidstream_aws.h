@@ -58,15 +58,18 @@ typedef struct {
 
     /* private */
     ngx_http_request_t             *sr;
+    ngx_event_t                     deadline;   /* vidstream_aws_timeout */
     unsigned                        finished:1;
     unsigned                        creds_refresh:1;
+    unsigned                        timed_out:1;
 } ngx_http_vidstream_aws_call_t;
 
 
-/* per worker: the credentials and the signing-key cache */
+/* per worker: the credentials, the signing-key cache, the call deadline */
 typedef struct {
     vs_aws_provider_t               provider;
     vs_sigv4_key_cache_t            keys;
+    ngx_msec_t                      timeout;
 } ngx_http_vidstream_aws_state_t;
 
 
@@ -78,14 +81,19 @@ ngx_int_t ngx_http_vidstream_aws_add_variables(ngx_conf_t *cf);
 /* The ctx slot the subrequest's call is kept in (the api module's). */
 void ngx_http_vidstream_aws_set_ctx_index(ngx_uint_t index);
 
-/* Copies the configured provider into this worker's state. */
+/*
+ * Copies the configured provider into this worker's state; timeout is the
+ * deadline of every call (vidstream_aws_timeout), 0 for none.
+ */
 ngx_int_t ngx_http_vidstream_aws_init_process(ngx_cycle_t *cycle,
-    vs_aws_provider_t *provider);
+    vs_aws_provider_t *provider, ngx_msec_t timeout);
 
 /*
  * Starts the subrequest.  Returns NGX_OK (call->done comes later) or
  * NGX_ERROR.  The caller holds a reference on r (r->main->count) and
- * returns without finalizing.
+ * returns without finalizing.  A call still running after the worker's
+ * timeout ends as 504 with call->timed_out set, whatever the proxy
+ * location's own timeouts are.
  */
 ngx_int_t ngx_http_vidstream_aws_call(ngx_http_request_t *r,
     ngx_http_vidstream_aws_call_t *call);

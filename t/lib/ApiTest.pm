@@ -153,6 +153,23 @@ our $config = <<'_EOC_';
     }
 _EOC_
 
+# The error handling of the shipped configuration, as it is there: the
+# block between "BEGIN vidstream errors" and "END vidstream errors" of
+# nginx.conf.d/local.conf.in (production.conf.template holds the same;
+# t/stack/config-check.sh compares them).
+our $errors = do {
+    my $file = __FILE__ =~ s{t/lib/ApiTest\.pm\z}{}r
+               . 'nginx.conf.d/local.conf.in';
+    open my $fh, '<', $file or die "ApiTest: $file: $!\n";
+    local $/;
+    my $text = <$fh>;
+    my ($block) = $text =~ /^([ \t]*# BEGIN vidstream errors.*?# END vidstream errors\n)/ms
+        or die "ApiTest: no error block in $file\n";
+    $block;
+};
+
+$config .= $errors;
+
 # Installs the defaults into every block that does not set its own.
 sub defaults {
     Test::Nginx::Socket::add_block_preprocessor(sub {

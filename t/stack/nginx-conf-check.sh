@@ -52,6 +52,18 @@ is "entrypoint refuses to start with variables unset (exit 78)" "$rc" 78
 check "and names what is missing" grep -q VIDSTREAM_BUCKET <<<"$msg"
 check "and writes no configuration" test ! -e "$tmp/production.conf"
 
+# nginx's own errors are JSON the same way in production as on the local
+# stack (Test::Nginx tests the local block: t/lib/ApiTest.pm).
+errors() { sed -n '/# BEGIN vidstream errors/,/# END vidstream errors/p' "$1"; }
+check "the error handling block is in production.conf.template" \
+    grep -q 'error_page 400 494 /_vidstream/error/400;' "$TOP/nginx.conf.d/production.conf.template"
+is "production.conf.template and local.conf.in handle errors alike" \
+    "$(errors "$TOP/nginx.conf.d/production.conf.template")" \
+    "$(errors "$TOP/nginx.conf.d/local.conf.in")"
+check "no named location serves errors (a malformed request has no URI)" \
+    bash -c '! grep -Eq "error_page [0-9 ]+(=[0-9]* )?@" "$1" "$2"' _ \
+    "$TOP/nginx.conf.d/production.conf.template" "$TOP/nginx.conf.d/local.conf.in"
+
 # Every placeholder is documented in the edge environment example.
 for v in $(grep -o '\${VIDSTREAM_[A-Z0-9_]*}' "$TOP/nginx.conf.d/production.conf.template" | sort -u); do
     name=${v#??}; name=${name%?}
