@@ -34,11 +34,12 @@ static const char  *vs_stage_names[VS_METRICS_NSTAGES] = {
     "fetch", "transcode", "store"
 };
 static const char  *vs_webhook_results[] = { "delivered", "retry", "gave_up" };
+/* the reconciler's actions, as its log lines name them */
 static const char  *vs_reconcile_actions[] = {
-    "resent", "taken_back", "expired", "removed"
+    "expired", "exhausted", "take_back", "resend", "requeue", "remove_pending"
 };
 #define VS_NWEBHOOK    3
-#define VS_NRECONCILE  4
+#define VS_NRECONCILE  6
 
 /* every counter; microseconds where a sum of seconds is kept */
 static struct {

@@ -56,8 +56,10 @@ void vs_metrics_job(const vs_metrics_job_t *job);
 void vs_metrics_jobs_running(int delta);
 void vs_metrics_webhook(const char *result);       /* delivered, retry,
                                                       gave_up */
-void vs_metrics_reconcile(const char *action);     /* resent, taken_back,
-                                                      expired, removed */
+void vs_metrics_reconcile(const char *action);     /* expired, exhausted,
+                                                      take_back, resend,
+                                                      requeue,
+                                                      remove_pending */
 
 /*
  * Writes the Prometheus exposition into buf: its length, or -1 when buf is

@@ -7,6 +7,8 @@
  */
 #include "reconcile.h"
 
+#include "metrics.h"
+
 #include "db.h"
 #include "log.h"
 #include "s3.h"
@@ -61,6 +63,7 @@ vs_rc_action(vs_reconciler_t *r, const char *video_id, const char *action,
         json_object_set_new(fields, "action", json_string(action));
     }
     vs_log_fields(VS_LOG_INFO, video_id, "reconcile", fields, fmt, detail);
+    vs_metrics_reconcile(action);
 
     /* a removed video has nothing left to publish */
     if (strcmp(action, "remove_pending") != 0) {
