@@ -264,7 +264,18 @@ vidstream play: token signed by an unknown key
 
 
 
-=== TEST 18: the query string is ignored
+=== TEST 18: a missing poster is 404 JSON, not image/jpeg
+--- request eval
+"GET /play/$::t2/thumbnail.jpg"
+--- error_code: 404
+--- response_headers
+Content-Type: application/json
+--- response_body
+{"error":"not_found","message":"no such file"}
+
+
+
+=== TEST 19: the query string is ignored
 --- request eval
 "GET /play/$::t1/thumbnail.jpg?x=1"
 --- error_code: 200
@@ -273,7 +284,7 @@ $::jpg
 
 
 
-=== TEST 19: other methods are 405
+=== TEST 20: other methods are 405
 --- request eval
 "POST /play/$::t1/video.mp4\nabc"
 --- more_headers
@@ -285,7 +296,7 @@ Allow: GET, HEAD
 
 
 
-=== TEST 20: a cache hit still checks the token
+=== TEST 21: a cache hit still checks the token
 --- request eval
 ["GET /play/$::t1/thumbnail.jpg",
  "GET /play/$::t1/thumbnail.jpg",
@@ -298,7 +309,7 @@ Allow: GET, HEAD
 
 
 
-=== TEST 21: rotation: with keys B and A, a token under A still plays
+=== TEST 22: rotation: with keys B and A, a token under A still plays
 --- http_config eval
 PlayTest::http_config('B', 'A')
 --- request eval
@@ -309,7 +320,7 @@ $::jpg
 
 
 
-=== TEST 22: rotation: once A is removed, its tokens are refused
+=== TEST 23: rotation: once A is removed, its tokens are refused
 --- http_config eval
 PlayTest::http_config('B')
 --- request eval
@@ -320,7 +331,7 @@ vidstream play: token signed by an unknown key
 
 
 
-=== TEST 23: rotation: a token under B plays with keys B and A
+=== TEST 24: rotation: a token under B plays with keys B and A
 --- http_config eval
 PlayTest::http_config('B', 'A')
 --- request eval

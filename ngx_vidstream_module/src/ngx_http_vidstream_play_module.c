@@ -1020,7 +1020,10 @@ ngx_http_vidstream_play_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(pmcf->expires, VS_PLAY_EXPIRES_DEFAULT);
 
     if (pmcf->expires < 1 || pmcf->expires > VS_PLAY_EXPIRES_MAX) {
-        return "vidstream_playback_expires must be from 1s to 24h";
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "vidstream_playback_expires must be from 1s "
+                           "to 24h");
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;

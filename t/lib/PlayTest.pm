@@ -146,13 +146,15 @@ our $play_location = <<'_EOC_';
     }
 
     location @vidstream_play_not_found {
+        types { }    # not the type of the file asked for
         default_type application/json;
         return 404 '{"error":"not_found","message":"no such file"}\n';
     }
 
     location @vidstream_play_unavailable {
+        types { }    # not the type of the file asked for
         default_type application/json;
-        return 503 '{"error":"unavailable","message":"storage is unavailable"}\n';
+        return 503 '{"error":"unavailable","message":"storage is unavailable, try again"}\n';
     }
 _EOC_
 
