@@ -16,7 +16,7 @@ export RUN_DIR=$run/stack
 trap 'STACK_WORKER=0 bash "$TOP/scripts/stack.sh" down >/dev/null 2>&1; rm -rf "$run"' EXIT
 
 STACK_WORKER=0 bash "$TOP/scripts/stack.sh" up >"$run/up.log" 2>&1 \
-    || { cat "$run/up.log"; flunk "stack up"; finish; }
+    || { sed 's/^/#   /' "$run/up.log"; flunk "stack up"; finish; }
 set -a; . "$RUN_DIR/stack.env"; set +a
 export VIDSTREAM_STACK_ENV=$RUN_DIR/stack.env
 
