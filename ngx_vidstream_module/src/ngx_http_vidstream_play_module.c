@@ -255,7 +255,7 @@ ngx_http_vidstream_play_access(ngx_http_request_t *r)
         /* again after a credentials refresh */
 
         if (ngx_http_vidstream_aws_creds_current() == NULL) {
-            goto unavailable;
+            goto no_credentials;
         }
 
         return NGX_OK;
@@ -361,9 +361,7 @@ ngx_http_vidstream_play_access(ngx_http_request_t *r)
         return NGX_AGAIN;
 
     case NGX_DECLINED:
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "vidstream play: no AWS credentials");
-        goto unavailable;
+        goto no_credentials;
 
     default:
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -373,6 +371,11 @@ not_found:
 
     return ngx_http_vidstream_play_reject(r, NGX_HTTP_NOT_FOUND, "not_found",
                                           "no such file");
+
+no_credentials:
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "vidstream play: no AWS credentials");
 
 unavailable:
 
