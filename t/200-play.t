@@ -125,7 +125,10 @@ substr($::mp4, -100)
 "GET /play/$::t1/video.mp4"
 --- error_code: 416
 --- response_headers eval
-"Content-Range: bytes */$::len"
+"Content-Range: bytes */$::len
+Content-Type: application/json"
+--- response_body
+{"error":"range_not_satisfiable","message":"the range is outside the file"}
 
 
 

@@ -281,8 +281,9 @@ ngx_http_vidstream_play_access(ngx_http_request_t *r)
     p = r->unparsed_uri.data;
     last = p + r->unparsed_uri.len;
 
-    if (r->args.len) {
-        last = ngx_strlchr(p, last, '?');
+    slash = ngx_strlchr(p, last, '?');
+    if (slash) {
+        last = slash;
     }
 
     if ((size_t) (last - p) <= clcf->name.len

@@ -139,6 +139,7 @@ our $play_location = <<'_EOC_';
 
         proxy_intercept_errors on;
         error_page 404 = @vidstream_play_not_found;
+        error_page 416 = @vidstream_play_range;
         error_page 403 500 502 503 504 = @vidstream_play_unavailable;
 
         add_header X-Cache $upstream_cache_status;
@@ -149,6 +150,14 @@ our $play_location = <<'_EOC_';
         types { }    # not the type of the file asked for
         default_type application/json;
         return 404 '{"error":"not_found","message":"no such file"}\n';
+    }
+
+    # a Range past the end (the range filter answers it; its Content-Range
+    # stays)
+    location @vidstream_play_range {
+        types { }
+        default_type application/json;
+        return 416 '{"error":"range_not_satisfiable","message":"the range is outside the file"}\n';
     }
 
     location @vidstream_play_unavailable {
