@@ -10,6 +10,9 @@
 #   wrk    one 1 MiB range, warm, wrk at BENCH_CONNECTIONS (8) for
 #          BENCH_DURATION (5s): /play against the local file.
 #
+# Warm figures are the best of three (wrk: two) alternating runs: on a
+# machine shared with other work a single run moves by 2x.
+#
 # The sequential reads go through one curl process (keep-alive) in a
 # shuffled slice order, so each side pays the same client cost.  Prints
 # the times and the ratios.  Uses the stack of the environment when there
@@ -94,6 +97,8 @@ env AWS_SESSION_TOKEN;
 events { worker_connections 1024; }
 http {
     access_log off;
+    sendfile on;
+    tcp_nopush on;
     vidstream_aws_region ${AWS_REGION:-us-east-1};
     vidstream_s3_bucket $VIDSTREAM_BUCKET;
     vidstream_s3_endpoint $AWS_ENDPOINT_URL_S3;
@@ -160,8 +165,12 @@ reads() {
 echo "bench/play: $mib x 1 MiB ranged reads of a $mib MiB object, 1 nginx worker"
 s3=$(reads "$presigned")
 cold=$(reads "$play")
-warm=$(reads "$play")
-local_file=$(reads "$file")
+# warm: the best of three passes each, alternating (a shared machine)
+warm=9999 local_file=9999
+for _ in 1 2 3; do
+    warm=$(awk -v a="$warm" -v b="$(reads "$play")" 'BEGIN { print (b < a) ? b : a }')
+    local_file=$(awk -v a="$local_file" -v b="$(reads "$file")" 'BEGIN { print (b < a) ? b : a }')
+done
 printf 'cold: /play %ss, S3 direct %ss: ratio /play / S3 = %.2f\n' "$cold" "$s3" \
     "$(awk -v a="$cold" -v b="$s3" 'BEGIN { print a / b }')"
 printf 'warm: /play %ss, local file %ss: ratio /play / file = %.2f\n' "$warm" "$local_file" \
@@ -175,7 +184,10 @@ w() {  # w URL: requests/s of one warm 1 MiB range
     wrk -t1 -c"$conns" -d"$dur" -H 'Range: bytes=1048576-2097151' "$1" \
         | awk '/^Requests\/sec/ { print $2 }'
 }
-wp=$(w "$play")
-wf=$(w "$file")
+wp=0 wf=0
+for _ in 1 2; do
+    wp=$(awk -v a="$wp" -v b="$(w "$play")" 'BEGIN { print (b > a) ? b : a }')
+    wf=$(awk -v a="$wf" -v b="$(w "$file")" 'BEGIN { print (b > a) ? b : a }')
+done
 printf 'wrk %s conns %s: /play %s req/s (%.0f MiB/s), file %s req/s: ratio %.2f\n' \
     "$conns" "$dur" "$wp" "$wp" "$wf" "$(awk -v a="$wp" -v b="$wf" 'BEGIN { print a / b }')"
