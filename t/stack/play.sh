@@ -25,19 +25,20 @@ bob=bob-$$-$RANDOM
 ta=$("$TOP/scripts/token" "$alice")
 tb=$("$TOP/scripts/token" "$bob")
 
-row() {  # row OWNER STATUS -> id
+row() {  # row OWNER STATUS [HLS] -> id
     local done=false
     [ "$2" = done ] && done=true
     psql "$VIDSTREAM_DATABASE_URL" -XAtq -v ON_ERROR_STOP=1 -c "
         WITH n AS (SELECT gen_random_uuid() AS id) INSERT INTO videos
         (id, owner_sub, status, filename, content_type, size, input_key,
-         output_mp4, output_thumbnail)
+         output_mp4, output_thumbnail, output_hls)
         SELECT n.id, '$1', '$2', 'clip.mov', 'video/mp4', 10,
-               'input/$1/' || n.id || '/source', $done, $done FROM n
-        RETURNING id"
+               'input/$1/' || n.id || '/source', $done, $done, ${3:-false}
+        FROM n RETURNING id"
 }
 
 vid=$(row "$alice" done)
+hvid=$(row "$alice" done true)
 queued=$(row "$alice" queued)
 
 # a 3 s MP4 with moov first, over one 1 MiB slice, and a poster
@@ -47,14 +48,24 @@ ffmpeg -v error -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi \
 ffmpeg -v error -f lavfi -i testsrc2=size=320x180 -frames:v 1 -y \
     "$run/thumbnail.jpg"
 size=$(stat -c %s "$run/video.mp4")
+# HLS as the worker lays it out (worker/transcode.h): a master playlist,
+# one rendition of fMP4 segments
+mkdir -p "$run/hls/360p"
+ffmpeg -v error -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine \
+    -t 4 -c:v libx264 -preset ultrafast -g 25 -pix_fmt yuv420p -c:a aac \
+    -f hls -hls_time 1 -hls_playlist_type vod -hls_segment_type fmp4 \
+    -hls_fmp4_init_filename init.mp4 \
+    -hls_segment_filename "$run/hls/360p/seg_%d.m4s" "$run/hls/360p/stream.m3u8"
+printf '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=1000000,RESOLUTION=640x360\n360p/stream.m3u8\n' \
+    > "$run/hls/index.m3u8"
 check "the test MP4 ($size bytes) spans more than one slice" \
     test "$size" -gt 1100000
 
-$PY - "$alice" "$vid" "$run" <<'PYEOF' || flunk "objects put into S3"
+$PY - "$alice" "$vid" "$hvid" "$run" <<'PYEOF' || flunk "objects put into S3"
 import os, sys
 import botocore.session
 from botocore.config import Config
-sub, vid, d = sys.argv[1:4]
+sub, vid, hvid, d = sys.argv[1:5]
 s3 = botocore.session.get_session().create_client(
     's3', endpoint_url=os.environ['AWS_ENDPOINT_URL_S3'],
     region_name=os.environ['AWS_REGION'],
@@ -66,6 +77,14 @@ for name in ('video.mp4', 'thumbnail.jpg'):
         s3.put_object(Bucket=os.environ['VIDSTREAM_BUCKET'],
                       Key='output/%s/%s/%s' % (sub, vid, name), Body=f.read(),
                       ContentType='binary/octet-stream')
+for root, _, files in os.walk(os.path.join(d, 'hls')):
+    for name in files:
+        path = os.path.join(root, name)
+        with open(path, 'rb') as f:
+            s3.put_object(Bucket=os.environ['VIDSTREAM_BUCKET'],
+                          Key='output/%s/%s/%s' % (sub, hvid,
+                                                   os.path.relpath(path, d)),
+                          Body=f.read())
 PYEOF
 
 U=$VIDSTREAM_URL
@@ -120,5 +139,20 @@ is "play: the upload is not playable" \
     "$(curl -s -o /dev/null -w '%{http_code}' "$U/play/$tok/source")" 404
 is "play: a dot segment is 404" \
     "$(curl -s --path-as-is -o /dev/null -w '%{http_code}' "$U/play/$tok/hls/../video.mp4")" 404
+
+# --- HLS -------------------------------------------------------------------------
+body=$(curl -s -H "Authorization: Bearer $ta" "$U/videos/$hvid/playback")
+hls=$($PY -c 'import json,sys; print(json.load(sys.stdin)["hls"])' <<<"$body")
+check "playback: hls is /play/<token>/hls/index.m3u8" \
+    grep -Eq '^/play/[A-Za-z0-9_-]+/hls/index\.m3u8$' <<<"$hls"
+check "play: the master playlist is application/vnd.apple.mpegurl" bash -c \
+    'curl -sI "$1" | grep -qi "^Content-Type: application/vnd.apple.mpegurl"' _ "$U$hls"
+check "play: a segment is video/iso.segment" bash -c \
+    'curl -sI "$1" | grep -qi "^Content-Type: video/iso.segment"' _ "$U${hls%index.m3u8}360p/seg_1.m4s"
+dur=$(ffprobe -v error -allowed_extensions ALL -show_entries format=duration \
+      -of csv=p=0 "$U$hls" 2>"$run/ffprobe.err")
+check "play: ffprobe plays the HLS through the edge (relative URIs under the token), 4 s ($dur)" \
+    $PY -c "import sys; sys.exit(0 if abs(float('${dur:-0}') - 4.0) < 0.2 else 1)"
+[ -s "$run/ffprobe.err" ] && sed 's/^/#   /' "$run/ffprobe.err" | head -5
 
 finish
