@@ -116,6 +116,7 @@ static char *ngx_http_vidstream_play(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static ngx_int_t ngx_http_vidstream_play_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_vidstream_play_init(ngx_conf_t *cf);
+static ngx_int_t ngx_http_vidstream_play_init_module(ngx_cycle_t *cycle);
 static void *ngx_http_vidstream_play_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_vidstream_play_init_main_conf(ngx_conf_t *cf,
     void *conf);
@@ -172,7 +173,7 @@ ngx_module_t  ngx_http_vidstream_play_module = {
     ngx_http_vidstream_play_commands,      /* module directives */
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
-    NULL,                                  /* init module */
+    ngx_http_vidstream_play_init_module,   /* init module */
     NULL,                                  /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
@@ -324,6 +325,8 @@ ngx_http_vidstream_play_access(ngx_http_request_t *r)
     if (type == NULL) {
         goto not_found;
     }
+
+    object = NULL;
 
     rc = ngx_http_vidstream_play_object(r, &claims, &file, type, &object);
     if (rc != NGX_OK) {
@@ -992,6 +995,28 @@ ngx_http_vidstream_play_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_vidstream_play_access;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The header filter goes on top of the chain once every http{}
+ * postconfiguration has run.  The addon's modules are of type HTTP (one
+ * config for all of them): linked in statically they come before the
+ * filter modules, whose first one (ngx_http_header_filter_module) starts
+ * the chain afresh and would drop a filter added at postconfiguration.
+ * Every configuration read builds the chain again, then calls this.
+ */
+
+static ngx_int_t
+ngx_http_vidstream_play_init_module(ngx_cycle_t *cycle)
+{
+    if (ngx_http_top_header_filter == NULL
+        || ngx_http_top_header_filter == ngx_http_vidstream_play_header_filter)
+    {
+        return NGX_OK;
+    }
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_vidstream_play_header_filter;
