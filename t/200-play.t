@@ -29,6 +29,7 @@ PlayTest::put(
     "output/$alice/$v1/hls/index.m3u8" => $m3u8,
     "output/$alice/$v1/hls/720p/seg_0.m4s" => $seg,
     "output/$alice/$v1/hls/720p/seg_1.ts" => $seg,
+    "output/$alice/$v1/hls/720p/init.mp4" => $seg,     # read by TEST 25 only
     "output/$alice/$v2/video.mp4" => $mp4_2,
     "input/$alice/$v1/source" => 'the upload',
 );
@@ -341,3 +342,16 @@ PlayTest::http_config('B', 'A')
 "GET /play/" . PlayTest::token(video => $::v1, sub => $::alice, key => 'B')
 . "/thumbnail.jpg"
 --- error_code: 200
+
+
+
+=== TEST 25: S3 refusing the edge's signature is 503 JSON, not S3's 403
+--- http_config eval
+PlayTest::http_config('A') . "vidstream_aws_access_key_id NOTAKEY;\nvidstream_aws_secret_access_key not-the-secret;\n"
+--- request eval
+"GET /play/$::t1/hls/720p/init.mp4"
+--- error_code: 503
+--- response_headers
+Content-Type: application/json
+--- response_body
+{"error":"unavailable","message":"storage is unavailable, try again"}

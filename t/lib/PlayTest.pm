@@ -138,30 +138,31 @@ our $play_location = <<'_EOC_';
         proxy_set_header X-Amz-Security-Token $vidstream_play_security_token;
 
         proxy_intercept_errors on;
-        error_page 404 = @vidstream_play_not_found;
-        error_page 416 = @vidstream_play_range;
-        error_page 403 500 502 503 504 = @vidstream_play_unavailable;
+        error_page 404 /_vidstream/play/404;
+        error_page 416 /_vidstream/play/416;
+        error_page 403 500 502 503 504 =503 /_vidstream/play/503;
 
         add_header X-Cache $upstream_cache_status;
         proxy_pass $TEST_NGINX_API_S3$vidstream_play_uri;
     }
 
-    location @vidstream_play_not_found {
-        types { }    # not the type of the file asked for
+    # Its errors, JSON whatever the file asked for (a plain URI, as for
+    # nginx's own errors above; the status stays, and so does the
+    # Content-Range of a 416).
+    location = /_vidstream/play/404 {
+        internal;
         default_type application/json;
         return 404 '{"error":"not_found","message":"no such file"}\n';
     }
 
-    # a Range past the end (the range filter answers it; its Content-Range
-    # stays)
-    location @vidstream_play_range {
-        types { }
+    location = /_vidstream/play/416 {
+        internal;
         default_type application/json;
         return 416 '{"error":"range_not_satisfiable","message":"the range is outside the file"}\n';
     }
 
-    location @vidstream_play_unavailable {
-        types { }    # not the type of the file asked for
+    location = /_vidstream/play/503 {
+        internal;
         default_type application/json;
         return 503 '{"error":"unavailable","message":"storage is unavailable, try again"}\n';
     }
