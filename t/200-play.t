@@ -75,6 +75,8 @@ Last-Modified: \w+, \d+ \w+ \d{4} [\d:]+ GMT
 $::mp4
 --- no_error_log
 [error]
+[warn]
+[crit]
 
 
 
