@@ -102,7 +102,8 @@ static void ngx_http_vidstream_play_creds_done(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vidstream_play_reject(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message);
 static ngx_int_t ngx_http_vidstream_play_object(ngx_http_request_t *r,
-    vs_play_claims_t *claims, ngx_str_t *file, const char *content_type,
+    ngx_http_vidstream_s3_conf_t *s3, vs_play_claims_t *claims,
+    ngx_str_t *file, const char *content_type,
     ngx_http_vidstream_play_object_t **object);
 static ngx_http_vidstream_play_ctx_t *ngx_http_vidstream_play_sign(
     ngx_http_request_t *r);
@@ -326,9 +327,18 @@ ngx_http_vidstream_play_access(ngx_http_request_t *r)
         goto not_found;
     }
 
+    if (ngx_http_vidstream_api_s3_conf(r, &s3) != NGX_OK
+        || s3.bucket.len == 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "vidstream play: no vidstream_s3_bucket");
+        goto unavailable;
+    }
+
     object = NULL;
 
-    rc = ngx_http_vidstream_play_object(r, &claims, &file, type, &object);
+    rc = ngx_http_vidstream_play_object(r, &s3, &claims, &file, type,
+                                        &object);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -342,10 +352,6 @@ ngx_http_vidstream_play_access(ngx_http_request_t *r)
     ngx_http_set_ctx(r, ctx, ngx_http_vidstream_play_module);
 
     /* the ECS task role's credentials may need a refresh first */
-
-    if (ngx_http_vidstream_api_s3_conf(r, &s3) != NGX_OK) {
-        goto unavailable;
-    }
 
     ctx->call = ngx_pcalloc(r->pool, sizeof(ngx_http_vidstream_aws_call_t));
     if (ctx->call == NULL) {
@@ -430,33 +436,24 @@ ngx_http_vidstream_play_reject(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
+/* the S3 key of the file, its request path and Host, its type */
+
 static ngx_int_t
 ngx_http_vidstream_play_object(ngx_http_request_t *r,
-    vs_play_claims_t *claims, ngx_str_t *file, const char *content_type,
+    ngx_http_vidstream_s3_conf_t *s3, vs_play_claims_t *claims,
+    ngx_str_t *file, const char *content_type,
     ngx_http_vidstream_play_object_t **object)
 {
     u_char                            *p;
     ssize_t                            n;
-    ngx_http_vidstream_s3_conf_t       s3;
     ngx_http_vidstream_play_object_t  *o;
-
-    if (ngx_http_vidstream_api_s3_conf(r, &s3) != NGX_OK
-        || s3.bucket.len == 0)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "vidstream play: no vidstream_s3_bucket");
-        return ngx_http_vidstream_play_reject(r,
-                                              NGX_HTTP_SERVICE_UNAVAILABLE,
-                                              "unavailable",
-                                              "playback is not configured");
-    }
 
     o = ngx_palloc(r->pool, sizeof(ngx_http_vidstream_play_object_t));
     if (o == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    o->s3 = s3.s3;
+    o->s3 = s3->s3;
     o->content_type.data = (u_char *) content_type;
     o->content_type.len = ngx_strlen(content_type);
 
@@ -475,24 +472,24 @@ ngx_http_vidstream_play_object(ngx_http_request_t *r,
     ngx_memcpy(p, file->data, file->len);
 
     o->path.data = ngx_pnalloc(r->pool, VS_AWS_BASE_PATH_MAX + 3
-                                        + 3 * (s3.bucket.len + o->key.len));
+                                        + 3 * (s3->bucket.len + o->key.len));
     o->host.data = ngx_pnalloc(r->pool, VS_AWS_HOST_MAX
                                         + 2 + VS_AWS_BUCKET_MAX + 8);
     if (o->path.data == NULL || o->host.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    n = vs_aws_s3_path(s3.s3, (char *) s3.bucket.data, s3.bucket.len,
+    n = vs_aws_s3_path(s3->s3, (char *) s3->bucket.data, s3->bucket.len,
                        (char *) o->key.data, o->key.len, (char *) o->path.data,
                        VS_AWS_BASE_PATH_MAX + 3
-                       + 3 * (s3.bucket.len + o->key.len));
+                       + 3 * (s3->bucket.len + o->key.len));
     if (n < 0) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     o->path.len = n;
 
-    n = vs_aws_s3_host(s3.s3, (char *) s3.bucket.data, s3.bucket.len,
+    n = vs_aws_s3_host(s3->s3, (char *) s3->bucket.data, s3->bucket.len,
                        (char *) o->host.data,
                        VS_AWS_HOST_MAX + 2 + VS_AWS_BUCKET_MAX + 8);
     if (n < 0) {
