@@ -158,6 +158,10 @@ up() {
     kid=$(node "$top/scripts/jwks.mjs" "$run/keys/dev.pem" "$run/keys/jwks.json")
     chmod 644 "$run/keys/jwks.json"
 
+    # The key of playback tokens (/play/<token>/…): 32 random bytes.
+    head -c 32 /dev/urandom > "$run/keys/playback.key"
+    chmod 600 "$run/keys/playback.key"
+
     cat > "$run/stack.env" <<ENV
 VIDSTREAM_URL=http://127.0.0.1:$nginx_port
 VIDSTREAM_JWT_ISSUER=$issuer

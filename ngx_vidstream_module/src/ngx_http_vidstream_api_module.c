@@ -35,6 +35,7 @@
 #include "ngx_http_vidstream_aws.h"
 #include "ngx_http_vidstream_redis.h"
 #include "ngx_http_vidstream_idempotency.h"
+#include "ngx_http_vidstream_play.h"
 
 #include "vs_job.h"
 #include "vs_util.h"
@@ -53,6 +54,7 @@
 #define NGX_HTTP_VIDSTREAM_COMPLETE  5
 #define NGX_HTTP_VIDSTREAM_DOWNLOAD  6
 #define NGX_HTTP_VIDSTREAM_HEALTHZ   7
+#define NGX_HTTP_VIDSTREAM_PLAYBACK  8    /* the download row, then play */
 
 #define NGX_HTTP_VIDSTREAM_VARIANT_MP4        0
 #define NGX_HTTP_VIDSTREAM_VARIANT_THUMBNAIL  1
@@ -904,6 +906,7 @@ ngx_http_vidstream_api_cleanup(void *data)
  *   /videos/<id>                     GET, DELETE
  *   /videos/<id>/complete            POST
  *   /videos/<id>/download            GET
+ *   /videos/<id>/playback            GET (ngx_http_vidstream_play_module)
  */
 
 static ngx_int_t
@@ -992,6 +995,17 @@ ngx_http_vidstream_api_route(ngx_http_request_t *r,
     {
         if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
             ctx->action = NGX_HTTP_VIDSTREAM_DOWNLOAD;
+            return NGX_OK;
+        }
+
+        return ngx_http_vidstream_api_not_allowed(r, "GET, HEAD");
+    }
+
+    if (rest.len == sizeof("/playback") - 1
+        && ngx_strncmp(rest.data, "/playback", rest.len) == 0)
+    {
+        if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
+            ctx->action = NGX_HTTP_VIDSTREAM_PLAYBACK;
             return NGX_OK;
         }
 
@@ -1797,6 +1811,12 @@ ngx_http_vidstream_api_result(ngx_http_vidstream_api_ctx_t *ctx,
         return ngx_http_vidstream_api_completed(ctx, res);
 
     case NGX_HTTP_VIDSTREAM_STMT_DOWNLOAD:
+        if (ctx->action == NGX_HTTP_VIDSTREAM_PLAYBACK) {
+            return ngx_http_vidstream_play_playback(r, ctx->id, &ctx->sub,
+                       PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : NULL,
+                       PQntuples(res) == 1 && PQgetvalue(res, 0, 3)[0] == 't');
+        }
+
         return ngx_http_vidstream_api_downloaded(ctx, res);
 
     case NGX_HTTP_VIDSTREAM_STMT_DELETE_MARK:
@@ -3318,4 +3338,23 @@ static void
 ngx_http_vidstream_api_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_vidstream_pg_done(cycle);
+}
+
+
+ngx_int_t
+ngx_http_vidstream_api_s3_conf(ngx_http_request_t *r,
+    ngx_http_vidstream_s3_conf_t *conf)
+{
+    ngx_http_vidstream_api_main_conf_t  *amcf;
+
+    amcf = ngx_http_get_module_main_conf(r, ngx_http_vidstream_api_module);
+    if (amcf == NULL || amcf->s3 == NULL) {
+        return NGX_ERROR;
+    }
+
+    conf->s3 = amcf->s3;
+    conf->bucket = amcf->bucket;
+    conf->credentials_location = amcf->credentials_location;
+
+    return NGX_OK;
 }

@@ -34,6 +34,7 @@ filled=(
     VIDSTREAM_BUCKET=vidstream-media
     VIDSTREAM_QUEUE_URL=https://sqs.eu-west-1.amazonaws.com/123456789012/vidstream-jobs
     VIDSTREAM_RESOLVER=127.0.0.1
+    VIDSTREAM_PLAYBACK_KEY=0123456789abcdef0123456789abcdef
 )
 
 check "entrypoint renders the template" render "${filled[@]}"

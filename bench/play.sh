@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# bench/play.sh: 1 MiB ranged reads of a large object (BENCH_PLAY_MIB, 64
+# MiB by default) through /play/<token>/video.mp4, one nginx worker:
+#
+#   cold   every read a cache miss (token check, SigV4 per slice, proxy to
+#          the local S3, cache write) against the same reads straight from
+#          the local S3 with a presigned URL;
+#   warm   the same reads again, every one a cache hit (token check, cache
+#          file) against nginx serving the same bytes from a local file;
+#   wrk    one 1 MiB range, warm, wrk at BENCH_CONNECTIONS (8) for
+#          BENCH_DURATION (5s): /play against the local file.
+#
+# Warm figures are the best of three (wrk: two) alternating runs: on a
+# machine shared with other work a single run moves by 2x.
+#
+# The sequential reads go through one curl process (keep-alive) in a
+# shuffled slice order, so each side pays the same client cost.  Prints
+# the times and the ratios.  Uses the stack of the environment when there
+# is one (AWS_ENDPOINT_URL_S3 set), else starts a throwaway one.
+set -euo pipefail
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+module=${MODULE:-$top/build/ngx_http_vidstream_module.so}
+mib=${BENCH_PLAY_MIB:-64}
+dur=${BENCH_DURATION:-5s}
+conns=${BENCH_CONNECTIONS:-8}
+PY=/usr/bin/python3
+
+dir=$(mktemp -d /tmp/vidstream-bench-play.XXXXXX)
+chmod 755 "$dir"
+pid=
+own_stack=
+cleanup() {
+    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+    [ -n "$own_stack" ] && RUN_DIR=$own_stack bash "$top/scripts/stack.sh" down >/dev/null 2>&1
+    rm -rf "$dir"
+}
+trap cleanup EXIT
+
+if [ -z "${AWS_ENDPOINT_URL_S3:-}" ]; then
+    own_stack=$dir/stack
+    RUN_DIR=$own_stack STACK_NGINX=0 STACK_WORKER=0 bash "$top/scripts/stack.sh" up >/dev/null
+    set -a
+    # shellcheck disable=SC1091
+    . "$own_stack/stack.env"
+    set +a
+fi
+
+port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+sub="bench-$$"
+id=$(cat /proc/sys/kernel/random/uuid)
+key=output/$sub/$id/video.mp4
+
+mkdir -p "$dir/www" "$dir/logs"
+head -c $((mib * 1048576)) /dev/urandom > "$dir/www/video.mp4"
+head -c 32 /dev/urandom > "$dir/play.key"
+
+presigned=$($PY - "$key" "$dir/www/video.mp4" <<'PYEOF'
+import os, sys
+import botocore.session
+from botocore.config import Config
+s3 = botocore.session.get_session().create_client(
+    's3', endpoint_url=os.environ['AWS_ENDPOINT_URL_S3'],
+    region_name=os.environ.get('AWS_REGION', 'us-east-1'),
+    aws_access_key_id=os.environ['AWS_ACCESS_KEY_ID'],
+    aws_secret_access_key=os.environ['AWS_SECRET_ACCESS_KEY'],
+    config=Config(s3={'addressing_style': 'path'}))
+with open(sys.argv[2], 'rb') as f:
+    s3.put_object(Bucket=os.environ['VIDSTREAM_BUCKET'], Key=sys.argv[1],
+                  Body=f)
+print(s3.generate_presigned_url('get_object', ExpiresIn=3600, Params={
+    'Bucket': os.environ['VIDSTREAM_BUCKET'], 'Key': sys.argv[1]}))
+PYEOF
+)
+
+# the token, as lib/vs_playback.h lays it out
+token=$(perl -MDigest::SHA=sha256,hmac_sha256 -MMIME::Base64 -e '
+    my ($keyfile, $sub, $id) = @ARGV;
+    open my $f, "<:raw", $keyfile or die; local $/; my $k = <$f>;
+    (my $hex = $id) =~ s/-//g;
+    my $b = chr(1) . substr(sha256("vidstream-play-key" . $k), 0, 4)
+            . pack("N", time + 3600) . pack("H32", $hex)
+            . chr(length $sub) . $sub;
+    my $t = encode_base64($b . hmac_sha256($b, $k), "");
+    $t =~ tr{+/}{-_}; $t =~ s/=+$//; print $t;
+' "$dir/play.key" "$sub" "$id")
+
+cat > "$dir/nginx.conf" <<_EOC_
+load_module $module;
+worker_processes 1;
+daemon off;
+error_log $dir/logs/error.log error;
+pid $dir/nginx.pid;
+env AWS_ACCESS_KEY_ID;
+env AWS_SECRET_ACCESS_KEY;
+env AWS_SESSION_TOKEN;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    vidstream_aws_region ${AWS_REGION:-us-east-1};
+    vidstream_s3_bucket $VIDSTREAM_BUCKET;
+    vidstream_s3_endpoint $AWS_ENDPOINT_URL_S3;
+    vidstream_playback_key $dir/play.key;
+    proxy_cache_path $dir/cache levels=1:2 keys_zone=vidstream_play:10m
+                     max_size=4g inactive=1h use_temp_path=off;
+    server {
+        listen 127.0.0.1:$port;
+        location /file/ { alias $dir/www/; }
+        location /play/ {
+            vidstream_play on;
+            slice 1m;
+            proxy_cache vidstream_play;
+            proxy_cache_key \$vidstream_play_key\$slice_range;
+            proxy_cache_valid 200 206 1h;
+            proxy_cache_lock on;
+            proxy_method GET;
+            proxy_pass_request_headers off;
+            proxy_pass_request_body off;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host \$vidstream_play_host;
+            proxy_set_header Range \$slice_range;
+            proxy_set_header Authorization \$vidstream_play_authorization;
+            proxy_set_header X-Amz-Date \$vidstream_play_date;
+            proxy_set_header X-Amz-Content-SHA256 \$vidstream_play_content_sha256;
+            proxy_set_header X-Amz-Security-Token \$vidstream_play_security_token;
+            proxy_pass $AWS_ENDPOINT_URL_S3\$vidstream_play_uri;
+        }
+    }
+}
+_EOC_
+
+/usr/sbin/nginx -p "$dir" -c "$dir/nginx.conf" &
+pid=$!
+for _ in $(seq 1 50); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/file/video.mp4" -r 0-0 && break
+    sleep 0.1
+done
+
+play=http://127.0.0.1:$port/play/$token/video.mp4
+file=http://127.0.0.1:$port/file/video.mp4
+
+# reads URL: the mib slices in a shuffled order, one curl, keep-alive;
+# prints the total seconds; checks every read is 206 with 1 MiB
+reads() {
+    local url=$1 cfg=$dir/curl.$RANDOM i off
+    : > "$cfg"
+    for i in $(seq 0 $((mib - 1)) | shuf --random-source=<(yes)); do
+        off=$((i * 1048576))
+        [ -s "$cfg" ] && echo next >> "$cfg"
+        printf 'url = "%s"\nrange = %d-%d\noutput = /dev/null\nwrite-out = "%%{http_code} %%{size_download} %%{time_total}\\n"\n' \
+            "$url" "$off" $((off + 1048575)) >> "$cfg"
+    done
+    curl -s --config "$cfg" > "$cfg.out"
+    if awk '$1 != 206 || $2 != 1048576 { bad = 1 } END { exit !bad }' "$cfg.out"; then
+        echo "bench/play: a read of $url was not 206 with 1 MiB:" >&2
+        sort "$cfg.out" | uniq -c | head >&2
+        exit 1
+    fi
+    awk '{ t += $3 } END { printf "%.3f", t }' "$cfg.out"
+}
+
+echo "bench/play: $mib x 1 MiB ranged reads of a $mib MiB object, 1 nginx worker"
+s3=$(reads "$presigned")
+cold=$(reads "$play")
+# warm: the best of three passes each, alternating (a shared machine)
+warm=9999 local_file=9999
+for _ in 1 2 3; do
+    warm=$(awk -v a="$warm" -v b="$(reads "$play")" 'BEGIN { print (b < a) ? b : a }')
+    local_file=$(awk -v a="$local_file" -v b="$(reads "$file")" 'BEGIN { print (b < a) ? b : a }')
+done
+printf 'cold: /play %ss, S3 direct %ss: ratio /play / S3 = %.2f\n' "$cold" "$s3" \
+    "$(awk -v a="$cold" -v b="$s3" 'BEGIN { print a / b }')"
+printf 'warm: /play %ss, local file %ss: ratio /play / file = %.2f\n' "$warm" "$local_file" \
+    "$(awk -v a="$warm" -v b="$local_file" 'BEGIN { print a / b }')"
+
+# the bytes through /play are the file's
+curl -s -r 1048576-2097151 "$play" | cmp -s - <(tail -c +1048577 "$dir/www/video.mp4" | head -c 1048576) \
+    || { echo "bench/play: /play bytes differ" >&2; cat "$dir/logs/error.log" >&2; exit 1; }
+
+w() {  # w URL: requests/s of one warm 1 MiB range
+    wrk -t1 -c"$conns" -d"$dur" -H 'Range: bytes=1048576-2097151' "$1" \
+        | awk '/^Requests\/sec/ { print $2 }'
+}
+wp=0 wf=0
+for _ in 1 2; do
+    wp=$(awk -v a="$wp" -v b="$(w "$play")" 'BEGIN { print (b > a) ? b : a }')
+    wf=$(awk -v a="$wf" -v b="$(w "$file")" 'BEGIN { print (b > a) ? b : a }')
+done
+printf 'wrk %s conns %s: /play %s req/s (%.0f MiB/s), file %s req/s: ratio %.2f\n' \
+    "$conns" "$dur" "$wp" "$wp" "$wf" "$(awk -v a="$wp" -v b="$wf" 'BEGIN { print a / b }')"
