@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# fuzz/run.sh [SECONDS] - build the token/JWKS parser fuzz target with
-# libFuzzer + AddressSanitizer + UBSan and run it for SECONDS (default 20).
+# fuzz/run.sh [SECONDS] - build the fuzz targets with libFuzzer +
+# AddressSanitizer + UBSan and run each for SECONDS (default 20): the
+# token/JWKS parser (fuzz_jwt) and the playback token (fuzz_playback).
 #
 #   BUILD=/tmp/x fuzz/run.sh 600     # longer, on demand
 #
@@ -29,3 +30,13 @@ cd "$out"
     -dict="$top/fuzz/jwt.dict" -print_final_stats=1 "$corpus" \
     2>&1 | tail -n 25
 echo "fuzz_jwt: ${seconds}s without a crash"
+
+clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+    -I"$top/lib" $(pkg-config --cflags openssl) \
+    -o "$out/fuzz_playback" "$top/fuzz/fuzz_playback.c" \
+    "$top/lib/vs_playback.c" "$top/lib/vs_util.c" $(pkg-config --libs openssl)
+play_corpus=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-play-XXXXXX")
+trap 'rm -rf "$corpus" "$play_corpus"' EXIT
+"$out/fuzz_playback" -max_total_time="$seconds" -max_len=512 \
+    -print_final_stats=1 "$play_corpus" 2>&1 | tail -n 25
+echo "fuzz_playback: ${seconds}s without a crash"
