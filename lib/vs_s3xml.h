@@ -83,7 +83,8 @@ int vs_s3xml_error(const char *xml, size_t len, vs_s3xml_error_t *err);
 
 /*
  * Every parser below takes err, which may be NULL; when the body is an
- * <Error> it is filled and VS_S3XML_S3_ERROR returned.
+ * <Error> it is filled and VS_S3XML_S3_ERROR returned.  out is required
+ * (zeroed unless the result is VS_S3XML_OK); callbacks may be NULL.
  */
 
 /* ListObjectsV2: ListBucketResult. */
