@@ -12,6 +12,7 @@
 #ifndef VS_MULTIPART_H
 #define VS_MULTIPART_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define VS_MULTIPART_MIB        (INT64_C(1) << 20)
@@ -41,5 +42,53 @@ int64_t vs_multipart_part_size(const vs_multipart_plan_t *plan,
     int64_t part_number);
 int64_t vs_multipart_part_offset(const vs_multipart_plan_t *plan,
     int64_t part_number);
+
+
+/*
+ * What S3 holds against the plan, before CompleteMultipartUpload and for a
+ * client that resumes: feed every part ListParts reports (in any order,
+ * over any number of pages), then ask which parts are missing and which
+ * have the wrong size.  Fixed size (~2.5 KiB), no allocation: it can live
+ * in an nginx request pool.
+ */
+#define VS_MULTIPART_MAP_BYTES  ((VS_MULTIPART_PARTS_MAX + 7) / 8)
+
+typedef struct {
+    vs_multipart_plan_t  plan;
+    /* bit n-1: part n was listed / was listed with the wrong size */
+    unsigned char        seen[VS_MULTIPART_MAP_BYTES];
+    unsigned char        wrong[VS_MULTIPART_MAP_BYTES];
+    /* the parts of the plan listed with their right size, and their bytes
+     * (what counts towards completion: "uploaded_bytes") */
+    int64_t              uploaded_count;
+    int64_t              uploaded_bytes;
+} vs_multipart_check_t;
+
+#define VS_MULTIPART_PART_OK          0
+#define VS_MULTIPART_PART_WRONG_SIZE  1
+#define VS_MULTIPART_PART_OUTSIDE    -1    /* not a part of the plan */
+
+void vs_multipart_check_init(vs_multipart_check_t *check,
+    const vs_multipart_plan_t *plan);
+
+/*
+ * Records a listed part; a number seen again replaces what it said (S3
+ * keeps the last upload of a part).  Returns VS_MULTIPART_PART_OK,
+ * _WRONG_SIZE (not the plan's size for that number: the client must
+ * upload it again), or _OUTSIDE (a number past part_count: never part of
+ * the object; Complete lists only 1 … part_count).
+ */
+int vs_multipart_check_add(vs_multipart_check_t *check, int64_t part_number,
+    int64_t size);
+
+/*
+ * The first max missing (never listed) / wrong-sized part numbers,
+ * ascending, into out (may be NULL when max is 0); returns how many there
+ * are in all.  Both 0: CompleteMultipartUpload may be called.
+ */
+int64_t vs_multipart_check_missing(const vs_multipart_check_t *check,
+    int64_t *out, size_t max);
+int64_t vs_multipart_check_wrong_size(const vs_multipart_check_t *check,
+    int64_t *out, size_t max);
 
 #endif

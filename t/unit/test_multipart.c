@@ -1,7 +1,8 @@
 /*
  * The part plan (lib/vs_multipart): the contract's rule (section 3.1) at
  * its boundaries, and as a property over sizes from just past the 64 MiB
- * multipart threshold to S3's 5 TiB.
+ * multipart threshold to S3's 5 TiB; the check of listed parts against
+ * it (missing, wrong size, uploaded bytes).
  */
 #include "vs_test.h"
 #include "vs_multipart.h"
@@ -48,6 +49,77 @@ plan_ok(int64_t size)
         return 0;
     }
     return 1;
+}
+
+
+/* The check: what ListParts reports against the plan (section 3.1). */
+static void
+test_check(void)
+{
+    vs_multipart_plan_t   p;
+    vs_multipart_check_t  c;
+    int64_t               out[200], n;
+
+    /* 64 MiB + 1: 8 parts of 8 MiB and a last of 1 byte */
+    CHECK(vs_multipart_plan(64 * MiB + 1, &p) == 0 && p.part_count == 9);
+    vs_multipart_check_init(&c, &p);
+    CHECK(vs_multipart_check_missing(&c, out, 200) == 9);
+    CHECK(out[0] == 1 && out[8] == 9);
+    CHECK(vs_multipart_check_wrong_size(&c, out, 200) == 0);
+    CHECK(c.uploaded_count == 0 && c.uploaded_bytes == 0);
+
+    /* in any order, over pages; the last part is 1 byte */
+    CHECK(vs_multipart_check_add(&c, 9, 1) == VS_MULTIPART_PART_OK);
+    CHECK(vs_multipart_check_add(&c, 1, 8 * MiB) == VS_MULTIPART_PART_OK);
+    CHECK(vs_multipart_check_add(&c, 3, 8 * MiB) == VS_MULTIPART_PART_OK);
+    /* a short part in the middle, a last part of the full size */
+    CHECK(vs_multipart_check_add(&c, 4, 5 * MiB)
+          == VS_MULTIPART_PART_WRONG_SIZE);
+    CHECK(vs_multipart_check_add(&c, 8, 8 * MiB + 1)
+          == VS_MULTIPART_PART_WRONG_SIZE);
+    /* outside the plan: ignored */
+    CHECK(vs_multipart_check_add(&c, 10, 1) == VS_MULTIPART_PART_OUTSIDE);
+    CHECK(vs_multipart_check_add(&c, 0, 1) == VS_MULTIPART_PART_OUTSIDE);
+    CHECK(vs_multipart_check_add(&c, 10001, 1) == VS_MULTIPART_PART_OUTSIDE);
+
+    n = vs_multipart_check_missing(&c, out, 200);
+    CHECK(n == 4 && out[0] == 2 && out[1] == 5 && out[2] == 6
+          && out[3] == 7);
+    n = vs_multipart_check_wrong_size(&c, out, 200);
+    CHECK(n == 2 && out[0] == 4 && out[1] == 8);
+    CHECK(c.uploaded_count == 3 && c.uploaded_bytes == 16 * MiB + 1);
+    /* counts without the numbers, and a cap on them */
+    CHECK(vs_multipart_check_missing(&c, NULL, 0) == 4);
+    out[1] = -7;
+    CHECK(vs_multipart_check_missing(&c, out, 1) == 4 && out[0] == 2
+          && out[1] == -7);
+
+    /* a part uploaded again: the last listing counts */
+    CHECK(vs_multipart_check_add(&c, 4, 8 * MiB) == VS_MULTIPART_PART_OK);
+    CHECK(vs_multipart_check_add(&c, 1, 8 * MiB) == VS_MULTIPART_PART_OK);
+    CHECK(c.uploaded_count == 4 && c.uploaded_bytes == 24 * MiB + 1);
+    CHECK(vs_multipart_check_add(&c, 1, 3) == VS_MULTIPART_PART_WRONG_SIZE);
+    CHECK(c.uploaded_count == 3 && c.uploaded_bytes == 16 * MiB + 1);
+    CHECK(vs_multipart_check_add(&c, 1, 8 * MiB) == VS_MULTIPART_PART_OK);
+
+    /* complete */
+    for (n = 1; n <= 9; n++) {
+        vs_multipart_check_add(&c, n, vs_multipart_part_size(&p, n));
+    }
+    CHECK(vs_multipart_check_missing(&c, out, 200) == 0);
+    CHECK(vs_multipart_check_wrong_size(&c, out, 200) == 0);
+    CHECK(c.uploaded_count == 9 && c.uploaded_bytes == 64 * MiB + 1);
+
+    /* 10,000 parts: the map's last bit */
+    CHECK(vs_multipart_plan(10000 * 8 * MiB, &p) == 0);
+    vs_multipart_check_init(&c, &p);
+    for (n = 1; n < 10000; n++) {
+        vs_multipart_check_add(&c, n, 8 * MiB);
+    }
+    CHECK(vs_multipart_check_missing(&c, out, 200) == 1 && out[0] == 10000);
+    CHECK(vs_multipart_check_add(&c, 10000, 8 * MiB) == VS_MULTIPART_PART_OK);
+    CHECK(vs_multipart_check_missing(&c, out, 200) == 0);
+    CHECK(c.uploaded_bytes == 10000 * 8 * MiB);
 }
 
 
@@ -138,6 +210,8 @@ main(void)
     }
     CHECK(plan_ok(5 * TiB));
     CHECK(bad == 0);
+
+    test_check();
 
     return VS_TEST_DONE();
 }
