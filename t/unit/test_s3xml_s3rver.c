@@ -7,7 +7,8 @@
  * (vs_sigv4_presign with partNumber and uploadId), ListParts paginated,
  * ListMultipartUploads, error bodies, the test hook's 200 carrying
  * <Error>, CompleteMultipartUpload, ListObjectsV2, AbortMultipartUpload;
- * every answer read with lib/vs_s3xml.  A missing node or s3rver is a failure, not a skip.
+ * every answer read with lib/vs_s3xml.  A missing node or s3rver is a
+ * failure, not a skip.
  */
 #include "vs_test.h"
 #include "vs_s3xml.h"
