@@ -75,12 +75,21 @@ vs_s3xml_refuse_dtd(void *ctx, const xmlChar *name,
 }
 
 
+/* Swallows what libxml2 reports outside a parser context. */
+static void
+vs_s3xml_silent(void *ctx, const char *msg, ...)
+{
+}
+
+
 /* Parses xml into *doc (freed by the caller with xmlFreeDoc). */
 static int
 vs_s3xml_read(const char *xml, size_t len, xmlDocPtr *doc)
 {
-    xmlParserCtxtPtr  ctxt;
-    int               dtd, rc;
+    xmlParserCtxtPtr      ctxt;
+    xmlGenericErrorFunc   saved;
+    void                 *saved_ctx;
+    int                   dtd, rc;
 
     *doc = NULL;
 
@@ -95,8 +104,19 @@ vs_s3xml_read(const char *xml, size_t len, xmlDocPtr *doc)
         return VS_S3XML_INVALID;
     }
 
+    /*
+     * XML_PARSE_NOERROR silences the parser, but not the encoding layer:
+     * a body with bytes its encoding cannot have is reported through the
+     * generic handler, to stderr (nginx's error log).  That handler is
+     * per thread in libxml2, so this thread's is swapped for the parse.
+     */
+    saved = xmlGenericError;
+    saved_ctx = xmlGenericErrorContext;
+    xmlSetGenericErrorFunc(NULL, vs_s3xml_silent);
+
     ctxt = xmlCreateMemoryParserCtxt(xml, (int) len);
     if (ctxt == NULL) {
+        xmlSetGenericErrorFunc(saved_ctx, saved);
         return VS_S3XML_NOMEM;
     }
 
@@ -127,6 +147,7 @@ vs_s3xml_read(const char *xml, size_t len, xmlDocPtr *doc)
         ctxt->myDoc = NULL;
     }
     xmlFreeParserCtxt(ctxt);
+    xmlSetGenericErrorFunc(saved_ctx, saved);
     return rc;
 }
 

@@ -7,11 +7,15 @@
 #include "vs_test.h"
 #include "vs_s3xml.h"
 
+#include <libxml/globals.h>
+#include <libxml/xmlerror.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define NS  "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\""
 
@@ -660,6 +664,59 @@ test_hostile(void)
 }
 
 
+static int  caller_handler_calls;
+
+static void
+caller_handler(void *ctx, const char *msg, ...)
+{
+    caller_handler_calls++;
+}
+
+
+/*
+ * Bytes the declared encoding cannot have: libxml2's encoding layer
+ * reports them outside the parser context, to stderr by default.  Nothing
+ * reaches stderr, and the caller's own handler is back afterwards.
+ */
+static void
+test_quiet(void)
+{
+    vs_s3xml_error_t  err;
+    struct stat       st;
+    FILE             *tmp;
+    int               saved;
+    const char       *s;
+
+    fflush(stderr);
+    saved = dup(2);
+    tmp = tmpfile();
+    dup2(fileno(tmp), 2);
+
+    s = "<?xml version=\"1.0\" encoding=\"ISO-2022-JP\"?><Error><Code>"
+        "\xfd\x72\x6b\x65</Code></Error>";
+    CHECK(vs_s3xml_error(s, strlen(s), &err) == VS_S3XML_INVALID);
+    s = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><Error><Code>A</Code>"
+        "</Error>";
+    CHECK(vs_s3xml_error(s, strlen(s), &err) == VS_S3XML_INVALID);
+    s = "<?xml version=\"1.0\" encoding=\"no-such-charset\"?><Error>"
+        "<Code>A</Code></Error>";
+    CHECK(vs_s3xml_error(s, strlen(s), &err) == VS_S3XML_INVALID);
+
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    CHECK(fstat(fileno(tmp), &st) == 0 && st.st_size == 0);
+    fclose(tmp);
+
+    xmlSetGenericErrorFunc(NULL, caller_handler);
+    s = "<Error><Code>\xfd\x72</Code></Error>";
+    CHECK(vs_s3xml_error(s, strlen(s), &err) == VS_S3XML_INVALID);
+    CHECK(caller_handler_calls == 0);
+    CHECK(xmlGenericError == caller_handler);
+    xmlSetGenericErrorFunc(NULL, NULL);
+}
+
+
 /* Parsers running at once in threads share nothing. */
 static void *
 parse_loop(void *arg)
@@ -699,6 +756,7 @@ main(void)
     test_parts();
     test_uploads();
     test_hostile();
+    test_quiet();
 
     for (int i = 0; i < 4; i++) {
         pthread_create(&th[i], NULL, parse_loop, NULL);
