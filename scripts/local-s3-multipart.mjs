@@ -57,6 +57,7 @@ const MESSAGES = {
     MalformedXML: "The XML you provided was not well-formed or did not "
         + "validate against our published schema.",
     InternalError: "We encountered an internal error. Please try again.",
+    SlowDown: "Please reduce your request rate.",
 };
 
 function esc(s) {
