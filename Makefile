@@ -17,7 +17,7 @@ BUILD       := $(TOP)/build
 NGINX_SRC   ?=
 NGINX_BIN   ?= $(if $(NGINX_SRC),$(NGINX_SRC)/objs/nginx,/usr/sbin/nginx)
 
-PKGS        := libjwt jansson hiredis libpq libcurl openssl \
+PKGS        := libjwt jansson hiredis libpq libcurl openssl libxml-2.0 \
                libavformat libavcodec libavfilter libavutil libswscale \
                libswresample
 CC          ?= cc

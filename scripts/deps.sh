@@ -12,7 +12,7 @@ debs=(
     build-essential pkg-config git curl ca-certificates
     nginx nginx-dev
     libjwt-dev libjansson-dev libhiredis-dev libpq-dev libssl-dev
-    libcurl4-openssl-dev
+    libcurl4-openssl-dev libxml2-dev
     libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev
     libswscale-dev libswresample-dev ffmpeg
     postgresql postgresql-client redis-server

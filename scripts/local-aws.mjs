@@ -3,13 +3,17 @@
 //   node scripts/local-aws.mjs s3  PORT DIR BUCKET
 //   node scripts/local-aws.mjs sqs PORT QUEUE DLQ MAX_RECEIVE
 //
-// S3 is s3rver (path-style, any size, multipart, ranges); SQS is fauxqs
-// (JSON protocol).  fauxqs' own CLI listens on 0.0.0.0, so it is started
-// here from its exported buildApp().  Once ready, prints one JSON line with
+// S3 is s3rver (path-style, any size, ranges), with the multipart calls it
+// lacks or gets wrong made to behave as S3's (local-s3-multipart.mjs, also
+// a test hook for a CompleteMultipartUpload answered 200 with <Error>);
+// SQS is fauxqs (JSON protocol).  fauxqs' own CLI listens on 0.0.0.0, so it
+// is started here from its exported buildApp().  Once ready, prints one JSON line with
 // what it created, then serves until SIGTERM.
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
+
+import { addMultipart } from "./local-s3-multipart.mjs";
 
 const depsDir = process.env.VIDSTREAM_NODE_DIR
     || path.join(path.dirname(new URL(import.meta.url).pathname), "..",
@@ -47,6 +51,7 @@ async function main() {
             address: "127.0.0.1", port, directory: dir, silent: true,
             configureBuckets: [{ name: bucket }],
         });
+        addMultipart(server, require);
         await server.run();
         console.log(JSON.stringify({ s3: `http://127.0.0.1:${port}`, bucket }));
         process.on("SIGTERM", () => server.close().then(() => process.exit(0)));

@@ -5,8 +5,10 @@
 #include "s3.h"
 
 #include "log.h"
+#include "vs_s3xml.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -20,6 +22,16 @@ typedef struct {
     char  host[VS_AWS_HOST_MAX + VS_AWS_BUCKET_MAX + 16];
     char  path[VS_S3_PATH_MAX];
 } vs_s3_target_t;
+
+
+/* libxml2 is set up once, before any thread parses an answer. */
+static pthread_once_t  vs_s3_xml_once = PTHREAD_ONCE_INIT;
+
+static void
+vs_s3_xml_init(void)
+{
+    (void) pthread_once(&vs_s3_xml_once, vs_s3xml_init);
+}
 
 
 static int
@@ -43,8 +55,7 @@ static int
 vs_s3_status(const char *op, const char *key, int transport,
     const vs_http_resp_t *resp, char *err, size_t err_size)
 {
-    const char  *code, *end;
-    int          len = 0;
+    vs_s3xml_error_t  s3err;
 
     if (transport != 0) {
         return VS_S3_TRANSIENT;     /* err already says why */
@@ -54,15 +65,17 @@ vs_s3_status(const char *op, const char *key, int transport,
         return 0;
     }
 
-    code = resp->body != NULL ? strstr(resp->body, "<Code>") : NULL;
-    if (code != NULL) {
-        code += 6;
-        end = strstr(code, "</Code>");
-        len = end != NULL && end - code < 64 ? (int) (end - code) : 0;
+    /* the body's <Code> when it is S3's <Error> (a proxy's HTML is not) */
+    vs_s3_xml_init();
+    if (resp->body == NULL
+        || vs_s3xml_error(resp->body, resp->body_len, &s3err)
+           != VS_S3XML_S3_ERROR)
+    {
+        s3err.code[0] = '\0';
     }
 
-    snprintf(err, err_size, "S3 %s %s: HTTP %ld%s%.*s", op, key,
-             resp->status, len ? " " : "", len, len ? code : "");
+    snprintf(err, err_size, "S3 %s %s: HTTP %ld%s%s", op, key,
+             resp->status, s3err.code[0] ? " " : "", s3err.code);
 
     if (resp->status == 404) {
         return VS_S3_NOT_FOUND;
@@ -176,26 +189,6 @@ vs_s3_presign_get(vs_aws_t *aws, const char *bucket, const char *key,
 }
 
 
-/* The text between <tag> and </tag> in xml, malloc'd, or NULL. */
-static char *
-vs_xml_value(const char *xml, const char *tag)
-{
-    char         open[64], close[64];
-    const char  *s, *e;
-
-    snprintf(open, sizeof(open), "<%s>", tag);
-    snprintf(close, sizeof(close), "</%s>", tag);
-
-    s = xml != NULL ? strstr(xml, open) : NULL;
-    if (s == NULL) {
-        return NULL;
-    }
-    s += strlen(open);
-    e = strstr(s, close);
-    return e != NULL ? strndup(s, (size_t) (e - s)) : NULL;
-}
-
-
 static int
 vs_s3_put(vs_aws_t *aws, const vs_s3_target_t *t, const char *key,
     const vs_sigv4_kv_t *query, size_t nquery, const char *content_type,
@@ -263,15 +256,19 @@ vs_s3_upload(vs_aws_t *aws, const char *bucket, const char *key,
     const char *path, const char *content_type, int64_t threshold,
     int64_t part_size, char *err, size_t err_size)
 {
-    vs_s3_target_t  t;
-    vs_http_resp_t  resp;
-    vs_sigv4_kv_t   q[2];
-    struct stat     st;
-    FILE           *f;
-    char           *upload_id = NULL, *xml = NULL, etag[128], num[16];
-    size_t          xml_len = 0, xml_cap = 0;
-    int64_t         off, len;
-    int             rc, part;
+    vs_s3_target_t               t;
+    vs_http_resp_t               resp;
+    vs_sigv4_kv_t                q[2];
+    struct stat                  st;
+    FILE                        *f;
+    char                        *upload_id = NULL, *xml = NULL, etag[128],
+                                 num[16];
+    size_t                       xml_len = 0, xml_cap = 0;
+    int64_t                      off, len;
+    int                          rc, part, xml_rc;
+    vs_s3xml_error_t             s3err;
+    vs_s3xml_create_upload_t     created;
+    vs_s3xml_complete_upload_t   completed;
 
     rc = vs_s3_target(aws, bucket, key, &t, err, err_size);
     if (rc != 0) {
@@ -306,10 +303,19 @@ vs_s3_upload(vs_aws_t *aws, const char *bucket, const char *key,
     memset(&resp, 0, sizeof(resp));
     rc = vs_s3_post(aws, &t, key, q, 1, NULL, "POST", &resp, err, err_size);
     if (rc == 0) {
-        upload_id = vs_xml_value(resp.body, "UploadId");
-        if (upload_id == NULL) {
+        vs_s3_xml_init();
+        xml_rc = vs_s3xml_create_upload(resp.body, resp.body_len, &created,
+                                        &s3err);
+        if (xml_rc == VS_S3XML_S3_ERROR) {
+            snprintf(err, err_size, "S3 CreateMultipartUpload %s: %s", key,
+                     s3err.code);
+        } else if (xml_rc != VS_S3XML_OK) {
             snprintf(err, err_size, "S3 CreateMultipartUpload %s: no "
-                     "UploadId", key);
+                     "UploadId (%s)", key, vs_s3xml_strerror(xml_rc));
+        } else if ((upload_id = strdup(created.upload_id)) == NULL) {
+            snprintf(err, err_size, "out of memory");
+        }
+        if (upload_id == NULL) {
             rc = VS_S3_TRANSIENT;
         }
     }
@@ -366,10 +372,17 @@ vs_s3_upload(vs_aws_t *aws, const char *bucket, const char *key,
 
     q[0] = (vs_sigv4_kv_t) { "uploadId", 8, upload_id, strlen(upload_id) };
     rc = vs_s3_post(aws, &t, key, q, 1, xml, "POST", &resp, err, err_size);
-    /* S3 may answer 200 with an <Error> body */
-    if (rc == 0 && resp.body != NULL && strstr(resp.body, "<Error>") != NULL) {
-        snprintf(err, err_size, "S3 CompleteMultipartUpload %s failed", key);
-        rc = VS_S3_TRANSIENT;
+    /* S3 may answer 200 with an <Error> body: not completed */
+    if (rc == 0) {
+        vs_s3_xml_init();
+        xml_rc = vs_s3xml_complete_upload(resp.body, resp.body_len,
+                                          &completed, &s3err);
+        if (xml_rc != VS_S3XML_OK) {
+            snprintf(err, err_size, "S3 CompleteMultipartUpload %s failed: "
+                     "%s", key, xml_rc == VS_S3XML_S3_ERROR ? s3err.code
+                     : vs_s3xml_strerror(xml_rc));
+            rc = VS_S3_TRANSIENT;
+        }
     }
     vs_http_resp_free(&resp);
     if (rc == 0) {

@@ -6,6 +6,11 @@ space-separated fields, each field hex-encoded UTF-8 ("-" for none):
 
   method endpoint_url region addressing bucket key akid secret token
   now expires query_name query_value header_name header_value expected_url
+  query2_name query2_value
+
+Operations: GetObject (with response-content-disposition), PutObject (with
+a signed content-type), HeadObject, and UploadPart, a multipart upload's
+part (partNumber and uploadId, in that order, as botocore writes them).
 
 test_sigv4_botocore.c presigns the same inputs with vs_sigv4_presign() and
 compares byte for byte.  Time is frozen by replacing botocore.auth's
@@ -93,6 +98,14 @@ def rand_key(rng):
         parts.append("".join(rng.choice(PIECES)
                              for _ in range(rng.randint(1, 12))))
     return "/".join(parts)
+
+
+def rand_upload_id(rng):
+    """S3's upload ids: URL-safe-ish base64 with . _ - ~, sometimes worse."""
+    n = rng.randint(16, 200)
+    if rng.random() < 0.8:
+        return "".join(rng.choice(B64 + "._-~") for _ in range(n))
+    return "".join(rng.choice(PIECES) for _ in range(rng.randint(1, 24)))
 
 
 def rand_bucket(rng, dotted):
@@ -226,10 +239,10 @@ def main():
         now = rng.randint(1420070400, 2082758399)        # 2015 .. 2035
         expires = rng.choice(EXPIRES)
         op = rng.choice(["get_object", "get_object", "put_object",
-                         "head_object"])
+                         "head_object", "upload_part"])
 
         params = {"Bucket": bucket, "Key": key}
-        qname = qvalue = hname = hvalue = None
+        qname = qvalue = hname = hvalue = q2name = q2value = None
         if op == "get_object" and rng.random() < 0.3:
             qname = "response-content-disposition"
             qvalue = 'attachment; filename="%s.mp4"' % rng.choice(
@@ -239,8 +252,16 @@ def main():
             hname = "content-type"
             hvalue = rng.choice(CONTENT_TYPES)
             params["ContentType"] = hvalue
+        elif op == "upload_part":
+            qname = "partNumber"
+            qvalue = str(rng.choice([1, 2, 10, 999, 1000, 1001, 9999, 10000,
+                                     rng.randint(1, 10000)]))
+            q2name = "uploadId"
+            q2value = rand_upload_id(rng)
+            params["PartNumber"] = int(qvalue)
+            params["UploadId"] = q2value
         method = {"get_object": "GET", "put_object": "PUT",
-                  "head_object": "HEAD"}[op]
+                  "head_object": "HEAD", "upload_part": "PUT"}[op]
 
         # botocore 1.29 presigns virtual-hosted URLs for AWS's own endpoint
         # outside us-east-1 against the legacy global host
@@ -265,7 +286,8 @@ def main():
             hexf(method), hexf(endpoint), hexf(region), hexf(style),
             hexf(bucket), hexf(key), hexf(akid), hexf(secret), hexf(token),
             hexf(str(now)), hexf(str(expires)), hexf(qname), hexf(qvalue),
-            hexf(hname), hexf(hvalue), hexf(url)]) + "\n")
+            hexf(hname), hexf(hvalue), hexf(url), hexf(q2name),
+            hexf(q2value)]) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,10 +1,11 @@
 /*
  * Cross-check vs_sigv4_presign() against botocore's generate_presigned_url()
  * byte for byte: t/unit/sigv4_botocore.py (run with Debian's /usr/bin/python3
- * and python3-botocore) emits generated cases with botocore's URL for each;
- * this program presigns the same inputs and compares.  A missing botocore,
- * a failing script or fewer than VS_MIN_CASES cases is a failure, never a
- * skip.
+ * and python3-botocore) emits generated cases with botocore's URL for each
+ * (GetObject, PutObject, HeadObject, and UploadPart's
+ * ?partNumber=N&uploadId=… for multipart uploads); this program presigns
+ * the same inputs and compares.  A missing botocore, a failing script or
+ * fewer than VS_MIN_CASES cases is a failure, never a skip.
  *
  * A second phase does the same for header signing: vs_sigv4_sign()'s
  * Authorization against botocore's S3SigV4Auth / SigV4Auth (SQS) for
@@ -23,7 +24,7 @@
 #include <unistd.h>
 
 #define VS_MIN_CASES    1000
-#define VS_FIELDS       16
+#define VS_FIELDS       18
 #define VS_LINE_MAX     (256 * 1024)
 
 
@@ -243,10 +244,11 @@ main(void)
     vs_aws_creds_t        creds;
     vs_sigv4_key_cache_t  cache;
     vs_sigv4_presign_t    req;
-    vs_sigv4_kv_t         q, h;
+    vs_sigv4_kv_t         q[2], h;
     vs_aws_addressing_t   addr;
     FILE                 *pipe;
-    int                   i, status, cases = 0, mismatches = 0, bad = 0;
+    int                   i, status, cases = 0, mismatches = 0, bad = 0,
+                          parts = 0;
     ssize_t               n;
 
     if (access("/usr/bin/python3", X_OK) != 0) {
@@ -291,7 +293,8 @@ main(void)
         cases++;
 
         /* method endpoint region addressing bucket key akid secret token
-         * now expires qname qvalue hname hvalue url */
+         * now expires qname qvalue hname hvalue url q2name q2value (an
+         * UploadPart: partNumber, then uploadId) */
         addr = strcmp(f[3], "path") == 0 ? VS_AWS_ADDR_PATH
                : strcmp(f[3], "auto") == 0 ? VS_AWS_ADDR_AUTO
                : VS_AWS_ADDR_VIRTUAL;
@@ -317,10 +320,15 @@ main(void)
         req.now = (time_t) atoll(f[9]);
         req.expires = atol(f[10]);
         if (len[11]) {
-            q = (vs_sigv4_kv_t) { f[11], len[11], f[12], len[12] };
-            req.query = &q;
-            req.nquery = 1;
+            q[req.nquery++] = (vs_sigv4_kv_t) { f[11], len[11], f[12],
+                                                len[12] };
         }
+        if (len[16]) {
+            q[req.nquery++] = (vs_sigv4_kv_t) { f[16], len[16], f[17],
+                                                len[17] };
+            parts++;
+        }
+        req.query = req.nquery ? q : NULL;
         if (len[13]) {
             h = (vs_sigv4_kv_t) { f[13], len[13], f[14], len[14] };
             req.headers = &h;
@@ -351,8 +359,8 @@ main(void)
         CHECK(!"botocore script failed");
     }
 
-    printf("botocore cross-check: %d cases, %d mismatches, %d malformed\n",
-           cases, mismatches, bad);
+    printf("botocore cross-check: %d cases (%d UploadPart), %d mismatches, "
+           "%d malformed\n", cases, parts, mismatches, bad);
 
     {
         int  sign_cases = 0, sign_mismatches, want;
@@ -370,6 +378,7 @@ main(void)
                                     && cases > 0));
     CHECK(mismatches == 0);
     CHECK(bad == 0);
+    CHECK(parts >= cases / 10);
     CHECK(cache.hits >= (unsigned long) cases);
 
     return VS_TEST_DONE();
