@@ -10,6 +10,7 @@
  * vs_tc_close(), on every exit path.
  */
 #include "transcode.h"
+#include "media_input.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavfilter/buffersink.h>
@@ -31,7 +32,8 @@ typedef struct {
     const vs_tc_opts_t  *opts;
     vs_tc_result_t      *res;
 
-    AVFormatContext     *ifmt;
+    vs_media_input_t     in;            /* the upload, opened as hostile */
+    AVFormatContext     *ifmt;          /* in.fmt */
     AVFormatContext     *ofmt;
     int                  vin;           /* input stream indexes, -1: none */
     int                  ain;
@@ -83,6 +85,16 @@ vs_tc_fail(char *error, size_t size, vs_tc_status_t status,
 #define VS_TC_FAIL(tc, status, ...)                                         \
     vs_tc_fail((tc)->res->error, sizeof((tc)->res->error), status,           \
                __VA_ARGS__)
+
+/*
+ * A permanent failure the input causes, with its error_code. Without one,
+ * vs_transcode() reports a permanent failure as transcode_failed: our
+ * side (a filter graph, an encoder, the muxer).
+ */
+#define VS_TC_FAIL_INPUT(tc, error_code, ...)                                \
+    ((tc)->res->code = (tc)->res->code != VS_ERR_NONE ? (tc)->res->code      \
+                                                      : (error_code),        \
+     VS_TC_FAIL(tc, VS_TC_PERMANENT, __VA_ARGS__))
 
 
 static const char *
@@ -224,54 +236,15 @@ vs_tc_output_size(const vs_tc_opts_t *opts, int w, int h, int *ow, int *oh)
 static vs_tc_status_t
 vs_tc_open_input(vs_tc_t *tc, const char *input)
 {
-    AVDictionary  *o = NULL;
-    AVStream      *st;
-    char           e[128];
-    int            ret, i;
+    AVStream        *st;
+    vs_tc_status_t   status;
+    int              ret, i;
 
-    tc->ifmt = avformat_alloc_context();
-    if (tc->ifmt == NULL) {
-        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
-    }
-
-    tc->ifmt->interrupt_callback.callback = vs_tc_interrupt;
-    tc->ifmt->interrupt_callback.opaque = (void *) tc->opts;
-
-    /* http(s) inputs: give up on a stalled connection, resume on a drop */
-    if (strncmp(input, "http://", 7) == 0
-        || strncmp(input, "https://", 8) == 0)
-    {
-        av_dict_set(&o, "rw_timeout", "30000000", 0);
-        av_dict_set(&o, "reconnect", "1", 0);
-        av_dict_set(&o, "reconnect_on_network_error", "1", 0);
-        av_dict_set(&o, "reconnect_delay_max", "8", 0);
-    }
-
-    ret = avformat_open_input(&tc->ifmt, input, NULL, &o);
-    av_dict_free(&o);
-
-    if (ret < 0) {
-        /* avformat_open_input frees the context on failure */
-        tc->ifmt = NULL;
-        if (ret == AVERROR_INVALIDDATA) {
-            return VS_TC_FAIL(tc, VS_TC_PERMANENT,
-                              "input is not a recognised video file (unknown "
-                              "format, damaged or truncated)");
-        }
-        return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
-                          "cannot open input: %s",
-                          vs_av_err(ret, e, sizeof(e)));
-    }
-
-    ret = avformat_find_stream_info(tc->ifmt, NULL);
-    if (ret < 0) {
-        return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
-                          "cannot read stream info: %s",
-                          vs_av_err(ret, e, sizeof(e)));
-    }
-
-    if (vs_tc_aborted(tc->opts)) {
-        return VS_TC_FAIL(tc, VS_TC_ABORTED, "aborted");
+    /* allow-listed demuxers, no nested opens, limits before decoding */
+    status = vs_media_open(&tc->in, input, tc->opts, tc->res);
+    tc->ifmt = tc->in.fmt;
+    if (status != VS_TC_OK) {
+        return status;
     }
 
     /* cover art is a "video" stream of one picture: not a video */
@@ -292,7 +265,7 @@ vs_tc_open_input(vs_tc_t *tc, const char *input)
     }
 
     if (tc->vin < 0) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_NO_VIDEO,
                           "input has no video stream (audio-only or not a "
                           "video)");
     }
@@ -324,23 +297,23 @@ vs_tc_check_limits(vs_tc_t *tc)
     const vs_tc_opts_t *opts = tc->opts;
 
     if (par->width <= 0 || par->height <= 0) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_CORRUPT,
                           "video stream has no dimensions (undecodable)");
     }
 
     if (opts->max_pixels > 0
         && (int64_t) par->width * par->height > opts->max_pixels)
     {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
-                          "input is %dx%d, over the limit of %lld pixels",
-                          par->width, par->height,
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_TOO_LARGE,
+                          "the video is %d\xc3\x97%d pixels; the limit is "
+                          "%lld pixels", par->width, par->height,
                           (long long) opts->max_pixels);
     }
 
     if (opts->max_duration_ms > 0
         && tc->duration_us / 1000 > opts->max_duration_ms)
     {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_TOO_LARGE,
                           "input lasts %lld ms, over the limit of %lld ms",
                           (long long) (tc->duration_us / 1000),
                           (long long) opts->max_duration_ms);
@@ -399,7 +372,8 @@ vs_tc_open_decoder(vs_tc_t *tc, int index, AVCodecContext **out)
 
     codec = avcodec_find_decoder(st->codecpar->codec_id);
     if (codec == NULL) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "no decoder for %s stream %s",
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_UNSUPPORTED,
+                                "no decoder for %s stream %s",
                           av_get_media_type_string(st->codecpar->codec_type),
                           avcodec_get_name(st->codecpar->codec_id));
     }
@@ -412,7 +386,8 @@ vs_tc_open_decoder(vs_tc_t *tc, int index, AVCodecContext **out)
 
     ret = avcodec_parameters_to_context(ctx, st->codecpar);
     if (ret < 0) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "bad codec parameters: %s",
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_CORRUPT,
+                                "bad codec parameters: %s",
                           vs_av_err(ret, e, sizeof(e)));
     }
 
@@ -424,7 +399,8 @@ vs_tc_open_decoder(vs_tc_t *tc, int index, AVCodecContext **out)
 
     ret = avcodec_open2(ctx, codec, NULL);
     if (ret < 0) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "cannot open %s decoder: %s",
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_CORRUPT,
+                                "cannot open %s decoder: %s",
                           codec->name, vs_av_err(ret, e, sizeof(e)));
     }
 
@@ -673,7 +649,7 @@ vs_tc_open_audio(vs_tc_t *tc)
     tc->aenc = enc;
 
     if (tc->adec->sample_rate <= 0 || tc->adec->ch_layout.nb_channels <= 0) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_CORRUPT,
                           "audio stream without sample rate or channels");
     }
 
@@ -716,7 +692,8 @@ vs_tc_open_audio(vs_tc_t *tc)
     ret = av_channel_layout_describe(&in_layout, layout, sizeof(layout));
     av_channel_layout_uninit(&in_layout);
     if (ret < 0) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "unusable channel layout");
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_CORRUPT,
+                                "unusable channel layout");
     }
 
     snprintf(args, sizeof(args),
@@ -1079,6 +1056,13 @@ vs_tc_run(vs_tc_t *tc)
             {
                 break;
             }
+            if (vs_tc_classify(ret, vs_tc_aborted(tc->opts))
+                == VS_TC_PERMANENT)
+            {
+                return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_CORRUPT,
+                                        "cannot read input: %s",
+                                        vs_av_err(ret, e, sizeof(e)));
+            }
             return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
                               "cannot read input: %s",
                               vs_av_err(ret, e, sizeof(e)));
@@ -1106,7 +1090,7 @@ vs_tc_run(vs_tc_t *tc)
 
         if (tc->last_pts_us > max_us) {
             av_packet_unref(tc->pkt);
-            return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+            return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_TOO_LARGE,
                               "input lasts over the limit of %lld ms",
                               (long long) tc->opts->max_duration_ms);
         }
@@ -1156,7 +1140,7 @@ vs_tc_run(vs_tc_t *tc)
     }
 
     if (tc->video_frames == 0) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_CORRUPT,
                           "no decodable video frame in the input");
     }
 
@@ -1180,7 +1164,8 @@ vs_tc_close(vs_tc_t *tc)
         }
         avformat_free_context(tc->ofmt);
     }
-    avformat_close_input(&tc->ifmt);
+    vs_media_close(&tc->in);
+    tc->ifmt = NULL;
     avcodec_free_context(&tc->vdec);
     avcodec_free_context(&tc->venc);
     avcodec_free_context(&tc->adec);
@@ -1294,7 +1279,7 @@ vs_transcode(const char *input, const char *out_path,
                                       ? tc.duration_us / 20 : 500000)
            < tc.duration_us)
     {
-        return VS_TC_FAIL(&tc, VS_TC_PERMANENT,
+        return VS_TC_FAIL_INPUT(&tc, VS_ERR_INPUT_CORRUPT,
                           "input is truncated or damaged: only %lld of "
                           "%lld ms could be read",
                           (long long) res->duration_ms,
@@ -1306,6 +1291,9 @@ vs_transcode(const char *input, const char *out_path,
 cleanup:
 
     vs_tc_close(&tc);
+    if (status == VS_TC_PERMANENT && res->code == VS_ERR_NONE) {
+        res->code = VS_ERR_TRANSCODE_FAILED;
+    }
     return status;
 }
 
