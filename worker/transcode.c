@@ -16,11 +16,13 @@
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
 #include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
 #include <libavutil/display.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -64,7 +66,24 @@ typedef struct {
     int64_t              video_frames;  /* decoded (or copied) */
     int64_t              last_pts_us;
     int64_t              next_key_ms;   /* keyframe_ms: the next forced one */
+
+    /* audio: the graph is built from decoded frames (vs_tc_audio_frame) */
+    AVAudioFifo         *afifo;         /* graph output -> encoder frames */
+    AVFrame             *aframe;        /* one encoder frame, reused */
+    AVChannelLayout      a_layout;      /* what the graph was built for */
+    int                  a_rate;
+    int                  a_format;
+    int64_t              a_next;        /* next decoded pts, 1/a_rate */
+    int64_t              a_first;       /* first encoded pts, 1/out rate */
+    int64_t              a_samples;     /* samples sent to the encoder */
+
+    int64_t              v_last;        /* last video pts to the encoder */
+    int64_t              last_dts[2];   /* per output stream, muxed */
 } vs_tc_t;
+
+
+static int vs_tc_encode(vs_tc_t *tc, AVCodecContext *enc, AVStream *ost,
+    AVFrame *frame);
 
 
 static vs_tc_status_t
@@ -626,16 +645,19 @@ vs_tc_aac_rate(int rate)
 }
 
 
-/* aac encoder, then abuffer -> aformat -> abuffersink (frames of 1024) */
+/*
+ * The AAC encoder: the input's rate when AAC has it (else 48 kHz), mono
+ * kept mono, everything else downmixed to stereo (what every player
+ * plays). Its frames come from the audio FIFO, 1024 samples each, and its
+ * timestamps from our own sample count (see vs_tc_audio_frame()).
+ */
 static vs_tc_status_t
 vs_tc_open_audio(vs_tc_t *tc)
 {
     const AVCodec       *codec;
     AVCodecContext      *enc;
-    AVChannelLayout      in_layout = { 0 };
-    char                 args[512], layout[128], chain[256], e[128];
-    int                  ret, oom, rate;
-    vs_tc_status_t       status = VS_TC_PERMANENT;
+    char                 e[128];
+    int                  ret, rate;
 
     codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
     if (codec == NULL) {
@@ -677,70 +699,290 @@ vs_tc_open_audio(vs_tc_t *tc)
     }
     tc->aout->time_base = enc->time_base;
 
+    /* one encoder frame, reused; a FIFO that cuts the graph's output into
+       frames of frame_size whatever the graph does (rebuilt or not) */
+    tc->afifo = av_audio_fifo_alloc(enc->sample_fmt,
+                                    enc->ch_layout.nb_channels,
+                                    enc->frame_size * 4);
+    tc->aframe = av_frame_alloc();
+    if (tc->afifo == NULL || tc->aframe == NULL) {
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+    }
+    tc->aframe->format = enc->sample_fmt;
+    tc->aframe->sample_rate = enc->sample_rate;
+    tc->aframe->nb_samples = enc->frame_size;
+    if (av_channel_layout_copy(&tc->aframe->ch_layout, &enc->ch_layout) < 0
+        || av_frame_get_buffer(tc->aframe, 0) < 0)
+    {
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+    }
+
+    tc->a_next = AV_NOPTS_VALUE;
+    tc->a_first = AV_NOPTS_VALUE;
+
+    return VS_TC_OK;
+}
+
+
+/*
+ * abuffer (the frame's own format, rate and layout) -> aresample (gaps
+ * filled with silence) -> aformat (the encoder's) -> abuffersink. Built at
+ * the first decoded frame and again whenever the decoded format changes
+ * (a 5.1 programme after a stereo advert, a rate change in a TS): the
+ * decoder's parameters before decoding are a guess, frames are the truth.
+ * Returns a libav error code.
+ */
+static int
+vs_tc_audio_graph(vs_tc_t *tc, const AVFrame *frame)
+{
+    AVBufferSrcParameters  *par;
+    AVCodecContext         *enc = tc->aenc;
+    char                    chain[256];
+    int                     ret, oom;
+
+    avfilter_graph_free(&tc->agraph);
+    av_channel_layout_uninit(&tc->a_layout);
+
+    /* unlabelled channels (PCM in Matroska): the usual layout for their
+       count, so that the downmix knows which channel is which */
+    if (frame->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
+        av_channel_layout_default(&tc->a_layout, frame->ch_layout.nb_channels);
+    } else {
+        ret = av_channel_layout_copy(&tc->a_layout, &frame->ch_layout);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    if (tc->a_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
+        return AVERROR_PATCHWELCOME;
+    }
+    tc->a_rate = frame->sample_rate;
+    tc->a_format = frame->format;
+
     tc->agraph = avfilter_graph_alloc();
     if (tc->agraph == NULL) {
-        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+        return AVERROR(ENOMEM);
     }
 
-    if (tc->adec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
-        av_channel_layout_default(&in_layout,
-                                  tc->adec->ch_layout.nb_channels);
-    } else if (av_channel_layout_copy(&in_layout, &tc->adec->ch_layout) < 0) {
-        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+    tc->asrc = avfilter_graph_alloc_filter(tc->agraph,
+                                           avfilter_get_by_name("abuffer"),
+                                           "in");
+    par = av_buffersrc_parameters_alloc();
+    if (tc->asrc == NULL || par == NULL) {
+        av_free(par);
+        return AVERROR(ENOMEM);
     }
-
-    ret = av_channel_layout_describe(&in_layout, layout, sizeof(layout));
-    av_channel_layout_uninit(&in_layout);
+    par->format = frame->format;
+    par->sample_rate = frame->sample_rate;
+    par->time_base = av_make_q(1, frame->sample_rate);
+    par->ch_layout = tc->a_layout;      /* copied by the call */
+    ret = av_buffersrc_parameters_set(tc->asrc, par);
+    av_free(par);
+    if (ret >= 0) {
+        ret = avfilter_init_str(tc->asrc, NULL);
+    }
     if (ret < 0) {
-        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_CORRUPT,
-                                "unusable channel layout");
-    }
-
-    snprintf(args, sizeof(args),
-             "time_base=1/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
-             tc->adec->sample_rate, tc->adec->sample_rate,
-             av_get_sample_fmt_name(tc->adec->sample_fmt), layout);
-
-    ret = avfilter_graph_create_filter(&tc->asrc,
-                                       avfilter_get_by_name("abuffer"),
-                                       "in", args, NULL, tc->agraph);
-    if (ret < 0) {
-        VS_TC_FAIL(tc, VS_TC_PERMANENT, "audio filter source (%s): %s", args,
-                   vs_av_err(ret, e, sizeof(e)));
-        goto done;
+        return ret;
     }
 
     ret = avfilter_graph_create_filter(&tc->asink,
                                        avfilter_get_by_name("abuffersink"),
                                        "out", NULL, NULL, tc->agraph);
     if (ret < 0) {
-        VS_TC_FAIL(tc, VS_TC_TRANSIENT, "audio filter sink: %s",
-                   vs_av_err(ret, e, sizeof(e)));
-        goto done;
+        return ret;
     }
 
+    /* async: a gap in the input's timestamps becomes silence, so that the
+       audio stays in sync with the video after it */
     snprintf(chain, sizeof(chain),
-             "aresample=%d,aformat=sample_fmts=fltp:sample_rates=%d:"
-             "channel_layouts=%s", rate, rate,
+             "aresample=%d:async=1,aformat=sample_fmts=%s:sample_rates=%d:"
+             "channel_layouts=%s", enc->sample_rate,
+             av_get_sample_fmt_name(enc->sample_fmt), enc->sample_rate,
              enc->ch_layout.nb_channels == 1 ? "mono" : "stereo");
 
     ret = vs_tc_link_graph(tc->agraph, tc->asrc, tc->asink, chain, &oom);
-    if (oom) {
-        VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
-        goto done;
+    return ret;
+}
+
+
+/*
+ * Encodes what the FIFO holds, frame_size samples at a time (the rest at
+ * EOF: flush). The timestamps are our own sample count from the first
+ * sample out of the graph: contiguous, so strictly increasing whatever
+ * the input's timestamps did.
+ */
+static int
+vs_tc_audio_encode(vs_tc_t *tc, int flush)
+{
+    AVCodecContext  *enc = tc->aenc;
+    int              ret, n;
+
+    for ( ;; ) {
+        n = av_audio_fifo_size(tc->afifo);
+        if (n == 0 || (n < enc->frame_size && !flush)) {
+            break;
+        }
+        if (n > enc->frame_size) {
+            n = enc->frame_size;
+        }
+
+        /* the encoder may still hold the last one */
+        tc->aframe->nb_samples = enc->frame_size;
+        ret = av_frame_make_writable(tc->aframe);
+        if (ret < 0) {
+            return ret;
+        }
+        if (av_audio_fifo_read(tc->afifo, (void **) tc->aframe->data, n)
+            != n)
+        {
+            return AVERROR_BUG;
+        }
+        tc->aframe->nb_samples = n;
+        tc->aframe->pts = tc->a_first + tc->a_samples;
+        tc->a_samples += n;
+
+        ret = vs_tc_encode(tc, enc, tc->aout, tc->aframe);
+        if (ret < 0) {
+            return ret;
+        }
     }
+
+    return flush ? vs_tc_encode(tc, enc, tc->aout, NULL) : 0;
+}
+
+
+/* Moves what the audio graph has ready (all of it at EOF) into the FIFO. */
+static int
+vs_tc_audio_drain(vs_tc_t *tc, int eof)
+{
+    int  ret;
+
+    if (tc->agraph == NULL) {
+        return 0;
+    }
+
+    if (eof) {
+        ret = av_buffersrc_add_frame_flags(tc->asrc, NULL, 0);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+
+    for ( ;; ) {
+        ret = av_buffersink_get_frame(tc->asink, tc->filtered);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
+            return 0;
+        }
+        if (ret < 0) {
+            return ret;
+        }
+
+        if (tc->a_first == AV_NOPTS_VALUE) {
+            tc->a_first = tc->filtered->pts != AV_NOPTS_VALUE
+                          ? av_rescale_q(tc->filtered->pts,
+                                         av_buffersink_get_time_base(
+                                             tc->asink),
+                                         tc->aenc->time_base)
+                          : 0;
+        }
+
+        ret = av_audio_fifo_write(tc->afifo, (void **) tc->filtered->data,
+                                  tc->filtered->nb_samples);
+        av_frame_unref(tc->filtered);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+}
+
+
+/*
+ * A decoded audio frame. Its timestamp is the input's where that makes
+ * sense and our prediction (the previous frame's end) where it does not:
+ * missing (laced Matroska blocks), jittering (millisecond Matroska
+ * timestamps of 1024-sample frames), or going backwards (a broken or
+ * restarted stream; the ffmpeg tool clamps these too). Only a forward gap
+ * of over 100 ms is kept, and becomes silence.
+ */
+static int
+vs_tc_audio_frame(vs_tc_t *tc, AVFrame *frame)
+{
+    AVStream  *ist = tc->ifmt->streams[tc->ain];
+    AVRational tb = av_make_q(1, frame->sample_rate);
+    int64_t    pts;
+    int        ret;
+
+    if (frame->sample_rate <= 0 || frame->ch_layout.nb_channels <= 0
+        || frame->nb_samples <= 0)
+    {
+        return 0;       /* nothing to play: skip, as a corrupt packet */
+    }
+
+    if (tc->agraph == NULL || frame->sample_rate != tc->a_rate
+        || frame->format != tc->a_format
+        || frame->ch_layout.nb_channels != tc->a_layout.nb_channels
+        || (frame->ch_layout.order != AV_CHANNEL_ORDER_UNSPEC
+            && av_channel_layout_compare(&frame->ch_layout,
+                                         &tc->a_layout) != 0))
+    {
+        /* the old graph's last samples first, at the old rate */
+        ret = vs_tc_audio_drain(tc, 1);
+        if (ret < 0) {
+            return ret;
+        }
+        if (tc->a_next != AV_NOPTS_VALUE) {
+            tc->a_next = av_rescale_q(tc->a_next,
+                                      av_make_q(1, tc->a_rate), tb);
+        }
+        ret = vs_tc_audio_graph(tc, frame);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+
+    pts = frame->best_effort_timestamp;
+    if (pts != AV_NOPTS_VALUE) {
+        pts = av_rescale_q(pts, ist->time_base, tb);
+    }
+    if (tc->a_next != AV_NOPTS_VALUE
+        && (pts == AV_NOPTS_VALUE || pts < tc->a_next
+            || pts - tc->a_next <= frame->sample_rate / 10))
+    {
+        pts = tc->a_next;
+    }
+    if (pts == AV_NOPTS_VALUE) {
+        pts = 0;
+    }
+    frame->pts = pts;
+    tc->a_next = pts + frame->nb_samples;
+
+    ret = av_buffersrc_add_frame_flags(tc->asrc, frame,
+                                       AV_BUFFERSRC_FLAG_KEEP_REF);
     if (ret < 0) {
-        VS_TC_FAIL(tc, VS_TC_PERMANENT, "audio filter graph: %s",
-                   vs_av_err(ret, e, sizeof(e)));
-        goto done;
+        return ret;
     }
 
-    av_buffersink_set_frame_size(tc->asink, enc->frame_size);
-    status = VS_TC_OK;
+    ret = vs_tc_audio_drain(tc, 0);
+    if (ret < 0) {
+        return ret;
+    }
 
-done:
+    return vs_tc_audio_encode(tc, 0);
+}
 
-    return status;
+
+/* The decoder is flushed: the graph, the FIFO, then the encoder. */
+static int
+vs_tc_audio_flush(vs_tc_t *tc)
+{
+    int  ret;
+
+    ret = vs_tc_audio_drain(tc, 1);
+    if (ret < 0) {
+        return ret;
+    }
+
+    return vs_tc_audio_encode(tc, 1);
 }
 
 
@@ -854,6 +1096,22 @@ vs_tc_encode(vs_tc_t *tc, AVCodecContext *enc, AVStream *ost, AVFrame *frame)
         tc->opkt->stream_index = ost->index;
         av_packet_rescale_ts(tc->opkt, enc->time_base, ost->time_base);
 
+        /* the muxer refuses the whole file for one packet out of order;
+           our timestamps make this unreachable, and it stays so */
+        if (tc->opkt->dts != AV_NOPTS_VALUE
+            && tc->last_dts[ost->index] != AV_NOPTS_VALUE
+            && tc->opkt->dts <= tc->last_dts[ost->index])
+        {
+            av_log(tc->ofmt, AV_LOG_WARNING, "dropped a packet of stream %d "
+                   "out of order (dts %" PRId64 " after %" PRId64 ")\n",
+                   ost->index, tc->opkt->dts, tc->last_dts[ost->index]);
+            av_packet_unref(tc->opkt);
+            continue;
+        }
+        if (tc->opkt->dts != AV_NOPTS_VALUE) {
+            tc->last_dts[ost->index] = tc->opkt->dts;
+        }
+
         ret = av_interleaved_write_frame(tc->ofmt, tc->opkt);
         if (ret < 0) {
             return ret;
@@ -907,6 +1165,19 @@ vs_tc_drain_graph(vs_tc_t *tc, AVFilterContext *sink, AVCodecContext *enc,
         }
         tc->filtered->pict_type = AV_PICTURE_TYPE_NONE;
 
+        /* libx264 needs strictly increasing timestamps: a picture without
+           one follows the last, a repeated or earlier one is dropped (as
+           the ffmpeg tool's frame rate logic does) */
+        if (tc->filtered->pts == AV_NOPTS_VALUE) {
+            tc->filtered->pts = tc->v_last != AV_NOPTS_VALUE
+                                ? tc->v_last + 1 : 0;
+        }
+        if (tc->v_last != AV_NOPTS_VALUE && tc->filtered->pts <= tc->v_last) {
+            av_frame_unref(tc->filtered);
+            continue;
+        }
+        tc->v_last = tc->filtered->pts;
+
         if (enc == tc->venc && tc->opts->keyframe_ms > 0
             && vs_tc_force_key(tc->filtered->pts, enc->time_base,
                                tc->opts->keyframe_ms, &tc->next_key_ms))
@@ -926,16 +1197,14 @@ vs_tc_drain_graph(vs_tc_t *tc, AVFilterContext *sink, AVCodecContext *enc,
 
 
 /*
- * Decodes one packet (NULL: flush) and pushes the frames through the graph.
- * A corrupt packet is skipped, as the ffmpeg tool does; only I/O and
- * encoder errors stop the job.
+ * Decodes one packet (NULL: flush) and sends the frames on: video through
+ * its graph, audio to vs_tc_audio_frame(). A corrupt packet is skipped, as
+ * the ffmpeg tool does; only I/O, filter and encoder errors stop the job.
  */
 static int
-vs_tc_decode(vs_tc_t *tc, AVCodecContext *dec, AVFilterContext *src,
-    AVFilterContext *sink, AVCodecContext *enc, AVStream *ost, AVPacket *pkt)
+vs_tc_decode(vs_tc_t *tc, AVCodecContext *dec, AVPacket *pkt)
 {
-    AVStream  *ist;
-    int        ret;
+    int  ret;
 
     ret = avcodec_send_packet(dec, pkt);
     if (ret < 0 && ret != AVERROR_EOF) {
@@ -957,44 +1226,49 @@ vs_tc_decode(vs_tc_t *tc, AVCodecContext *dec, AVFilterContext *src,
             continue;   /* a broken frame: next one */
         }
 
-        tc->frame->pts = tc->frame->best_effort_timestamp;
-
-        if (dec == tc->vdec) {
-            tc->video_frames++;
-        } else if (tc->frame->pts != AV_NOPTS_VALUE) {
-            /* the audio graph counts in 1/sample_rate */
-            ist = tc->ifmt->streams[tc->ain];
-            tc->frame->pts = av_rescale_q(tc->frame->pts, ist->time_base,
-                                          av_make_q(1, dec->sample_rate));
+        if (dec == tc->adec) {
+            ret = vs_tc_audio_frame(tc, tc->frame);
+            av_frame_unref(tc->frame);
+            if (ret < 0) {
+                return ret;
+            }
+            continue;
         }
 
+        tc->frame->pts = tc->frame->best_effort_timestamp;
+        tc->video_frames++;
+
         /* a mid-stream format change the graph was not built for */
-        if (dec == tc->vdec && (tc->frame->width != dec->width
-                                || tc->frame->height != dec->height))
+        if (tc->frame->width != dec->width
+            || tc->frame->height != dec->height)
         {
             av_frame_unref(tc->frame);
             continue;
         }
 
-        ret = av_buffersrc_add_frame_flags(src, tc->frame,
+        ret = av_buffersrc_add_frame_flags(tc->vsrc, tc->frame,
                                            AV_BUFFERSRC_FLAG_KEEP_REF);
         av_frame_unref(tc->frame);
         if (ret < 0) {
             return ret;
         }
 
-        ret = vs_tc_drain_graph(tc, sink, enc, ost, 0);
+        ret = vs_tc_drain_graph(tc, tc->vsink, tc->venc, tc->vout, 0);
         if (ret < 0) {
             return ret;
         }
     }
 
     /* decoder flushed: flush the graph and the encoder */
-    ret = av_buffersrc_add_frame_flags(src, NULL, 0);
+    if (dec == tc->adec) {
+        return vs_tc_audio_flush(tc);
+    }
+
+    ret = av_buffersrc_add_frame_flags(tc->vsrc, NULL, 0);
     if (ret < 0) {
         return ret;
     }
-    return vs_tc_drain_graph(tc, sink, enc, ost, 1);
+    return vs_tc_drain_graph(tc, tc->vsink, tc->venc, tc->vout, 1);
 }
 
 
@@ -1031,8 +1305,6 @@ static vs_tc_status_t
 vs_tc_run(vs_tc_t *tc)
 {
     AVStream        *ist, *ost;
-    AVCodecContext  *dec, *enc;
-    AVFilterContext *src, *sink;
     int64_t          offset, max_us;
     char             e[128];
     int              ret;
@@ -1106,14 +1378,8 @@ vs_tc_run(vs_tc_t *tc)
             ret = av_interleaved_write_frame(tc->ofmt, tc->pkt);
 
         } else {
-            if (tc->pkt->stream_index == tc->vin) {
-                dec = tc->vdec; src = tc->vsrc; sink = tc->vsink;
-                enc = tc->venc; ost = tc->vout;
-            } else {
-                dec = tc->adec; src = tc->asrc; sink = tc->asink;
-                enc = tc->aenc; ost = tc->aout;
-            }
-            ret = vs_tc_decode(tc, dec, src, sink, enc, ost, tc->pkt);
+            ret = vs_tc_decode(tc, tc->pkt->stream_index == tc->vin
+                                   ? tc->vdec : tc->adec, tc->pkt);
         }
 
         av_packet_unref(tc->pkt);
@@ -1126,11 +1392,9 @@ vs_tc_run(vs_tc_t *tc)
     }
 
     if (!tc->remux) {
-        ret = vs_tc_decode(tc, tc->vdec, tc->vsrc, tc->vsink, tc->venc,
-                           tc->vout, NULL);
+        ret = vs_tc_decode(tc, tc->vdec, NULL);
         if (ret >= 0 && tc->adec != NULL) {
-            ret = vs_tc_decode(tc, tc->adec, tc->asrc, tc->asink, tc->aenc,
-                               tc->aout, NULL);
+            ret = vs_tc_decode(tc, tc->adec, NULL);
         }
         if (ret < 0) {
             return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
@@ -1172,6 +1436,10 @@ vs_tc_close(vs_tc_t *tc)
     avcodec_free_context(&tc->aenc);
     avfilter_graph_free(&tc->vgraph);
     avfilter_graph_free(&tc->agraph);
+    av_audio_fifo_free(tc->afifo);
+    tc->afifo = NULL;
+    av_frame_free(&tc->aframe);
+    av_channel_layout_uninit(&tc->a_layout);
     av_packet_free(&tc->pkt);
     av_packet_free(&tc->opkt);
     av_frame_free(&tc->frame);
@@ -1228,6 +1496,9 @@ vs_transcode(const char *input, const char *out_path,
     tc.vin = -1;
     tc.ain = -1;
     tc.percent = -1;
+    tc.v_last = AV_NOPTS_VALUE;
+    tc.last_dts[0] = AV_NOPTS_VALUE;
+    tc.last_dts[1] = AV_NOPTS_VALUE;
 
     tc.pkt = av_packet_alloc();
     tc.opkt = av_packet_alloc();
