@@ -77,6 +77,8 @@ typedef struct {
     int64_t              a_first;       /* first encoded pts, 1/out rate */
     int64_t              a_samples;     /* samples sent to the encoder */
 
+    int64_t              disc_us;       /* TS clock jumps, made up for */
+    int64_t              in_last_us[2]; /* last input dts: video, audio */
     int64_t              v_last;        /* last video pts to the encoder */
     int64_t              last_dts[2];   /* per output stream, muxed */
 } vs_tc_t;
@@ -1272,6 +1274,53 @@ vs_tc_decode(vs_tc_t *tc, AVCodecContext *dec, AVPacket *pkt)
 }
 
 
+/*
+ * A transport stream cut together from pieces, or whose clock restarted,
+ * jumps back (or far ahead) mid-file: libavformat flags such formats
+ * AVFMT_TS_DISCONT and leaves the jump to us. From a jump on, every
+ * stream's timestamps are shifted so that the stream that jumped carries
+ * on one frame after where it was; what follows then plays in order
+ * instead of being dropped as late. Thresholds as the ffmpeg tool's
+ * dts_delta_threshold (10 s) forward, any real step (100 ms) back.
+ */
+static void
+vs_tc_discontinuity(vs_tc_t *tc, AVPacket *pkt, AVStream *ist)
+{
+    int64_t   dts, delta, step, shift, *last;
+
+    if (!(tc->ifmt->iformat->flags & AVFMT_TS_DISCONT)
+        || pkt->dts == AV_NOPTS_VALUE)
+    {
+        return;
+    }
+
+    last = &tc->in_last_us[pkt->stream_index == tc->vin ? 0 : 1];
+    dts = av_rescale_q(pkt->dts, ist->time_base, AV_TIME_BASE_Q)
+          + tc->disc_us;
+
+    if (*last != AV_NOPTS_VALUE) {
+        delta = dts - *last;
+        if (delta < -100000 || delta > 10000000) {
+            step = pkt->duration > 0
+                   ? av_rescale_q(pkt->duration, ist->time_base,
+                                  AV_TIME_BASE_Q)
+                   : 40000;
+            tc->disc_us += step - delta;
+            dts += step - delta;
+        }
+    }
+    *last = dts;
+
+    if (tc->disc_us != 0) {
+        shift = av_rescale_q(tc->disc_us, AV_TIME_BASE_Q, ist->time_base);
+        pkt->dts += shift;
+        if (pkt->pts != AV_NOPTS_VALUE) {
+            pkt->pts += shift;
+        }
+    }
+}
+
+
 static void
 vs_tc_progress(vs_tc_t *tc, AVPacket *pkt, AVStream *ist)
 {
@@ -1358,6 +1407,7 @@ vs_tc_run(vs_tc_t *tc)
             tc->pkt->dts -= offset;
         }
 
+        vs_tc_discontinuity(tc, tc->pkt, ist);
         vs_tc_progress(tc, tc->pkt, ist);
 
         if (tc->last_pts_us > max_us) {
@@ -1497,6 +1547,8 @@ vs_transcode(const char *input, const char *out_path,
     tc.ain = -1;
     tc.percent = -1;
     tc.v_last = AV_NOPTS_VALUE;
+    tc.in_last_us[0] = AV_NOPTS_VALUE;
+    tc.in_last_us[1] = AV_NOPTS_VALUE;
     tc.last_dts[0] = AV_NOPTS_VALUE;
     tc.last_dts[1] = AV_NOPTS_VALUE;
 
