@@ -329,6 +329,12 @@ vs_media_open(vs_media_input_t *in, const char *url,
                                  "a job may use", ifmt->long_name,
                                  VS_MEDIA_MAX_STREAMS);
         }
+        if (ret == AVERROR_INVALIDDATA) {
+            return vs_media_fail(res, status, VS_ERR_INPUT_CORRUPT,
+                                 "input is not a recognised video file "
+                                 "(it looks like %s, but is damaged or "
+                                 "truncated)", ifmt->long_name);
+        }
         return vs_media_fail(res, status, VS_ERR_INPUT_CORRUPT,
                              "the %s file cannot be read: %s",
                              ifmt->long_name, vs_media_err(ret, e, sizeof(e)));

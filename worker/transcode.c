@@ -495,7 +495,8 @@ vs_tc_video_graph(vs_tc_t *tc)
              st->time_base.num, st->time_base.den,
              sar.num > 0 ? sar.num : 1, sar.den > 0 ? sar.den : 1);
 
-    ret = avfilter_graph_create_filter(&tc->vsrc, avfilter_get_by_name("buffer"),
+    ret = avfilter_graph_create_filter(&tc->vsrc,
+                                       avfilter_get_by_name("buffer"),
                                        "in", args, NULL, tc->vgraph);
     if (ret < 0) {
         VS_TC_FAIL(tc, VS_TC_PERMANENT, "video filter source: %s",
