@@ -62,6 +62,7 @@ typedef struct {
     int64_t              duration_us;   /* 0 when unknown */
     int                  rotation;      /* 0, 90, 180, 270 clockwise */
     int                  remux;
+    int                  may_remux;     /* 0: the copy failed once */
     int                  percent;
     int64_t              video_frames;  /* decoded (or copied) */
     int64_t              last_pts_us;
@@ -353,7 +354,8 @@ vs_tc_can_remux(vs_tc_t *tc)
     AVRational          fps;
     int                 ow, oh;
 
-    if (!tc->opts->allow_remux || par->codec_id != AV_CODEC_ID_H264
+    if (!tc->opts->allow_remux || !tc->may_remux
+        || par->codec_id != AV_CODEC_ID_H264
         || par->format != AV_PIX_FMT_YUV420P || tc->rotation != 0
         || (par->width & 1) || (par->height & 1))
     {
@@ -416,6 +418,12 @@ vs_tc_open_decoder(vs_tc_t *tc, int index, AVCodecContext **out)
     ctx->thread_count = tc->opts->threads;
     if (ctx->codec_type == AVMEDIA_TYPE_VIDEO) {
         ctx->framerate = av_guess_frame_rate(tc->ifmt, st, NULL);
+    }
+
+    /* a picture over the limit is refused before its buffers exist, even
+       when the container's header claimed a smaller one */
+    if (tc->opts->max_pixels > 0) {
+        ctx->max_pixels = tc->opts->max_pixels;
     }
 
     ret = avcodec_open2(ctx, codec, NULL);
@@ -1351,6 +1359,37 @@ vs_tc_progress(vs_tc_t *tc, AVPacket *pkt, AVStream *ist)
 }
 
 
+/*
+ * The copied AAC's timestamps: the packet's own, unless missing or before
+ * the previous packet's end (laced Matroska, a timestamp from the past),
+ * then that end. Jitter is left alone: a millisecond time base cannot
+ * hold 1024 / 48000 s, so a predicted end would drift.
+ */
+static void
+vs_tc_remux_audio_ts(vs_tc_t *tc, AVPacket *pkt, AVStream *ist)
+{
+    AVCodecParameters  *par = ist->codecpar;
+    int64_t             duration;
+
+    duration = pkt->duration;
+    if (duration <= 0 && par->frame_size > 0 && par->sample_rate > 0) {
+        duration = av_rescale_q(par->frame_size,
+                                av_make_q(1, par->sample_rate),
+                                ist->time_base);
+    }
+    if (tc->a_next != AV_NOPTS_VALUE
+        && (pkt->dts == AV_NOPTS_VALUE || pkt->dts < tc->a_next))
+    {
+        pkt->dts = tc->a_next;
+        pkt->pts = tc->a_next;
+    }
+
+    if (pkt->dts != AV_NOPTS_VALUE) {
+        tc->a_next = pkt->dts + (duration > 0 ? duration : 1);
+    }
+}
+
+
 static vs_tc_status_t
 vs_tc_run(vs_tc_t *tc)
 {
@@ -1422,6 +1461,8 @@ vs_tc_run(vs_tc_t *tc)
             ost = tc->pkt->stream_index == tc->vin ? tc->vout : tc->aout;
             if (ost == tc->vout) {
                 tc->video_frames++;
+            } else {
+                vs_tc_remux_audio_ts(tc, tc->pkt, ist);
             }
             av_packet_rescale_ts(tc->pkt, ist->time_base, ost->time_base);
             tc->pkt->stream_index = ost->index;
@@ -1533,9 +1574,10 @@ vs_tc_probe_output(vs_tc_t *tc, const char *path)
 }
 
 
-vs_tc_status_t
-vs_transcode(const char *input, const char *out_path,
-    const vs_tc_opts_t *opts, vs_tc_result_t *res)
+/* One go at input: copied when may_remux and it conforms, else encoded. */
+static vs_tc_status_t
+vs_tc_transcode(const char *input, const char *out_path,
+    const vs_tc_opts_t *opts, vs_tc_result_t *res, int may_remux)
 {
     vs_tc_t         tc;
     vs_tc_status_t  status;
@@ -1543,11 +1585,13 @@ vs_transcode(const char *input, const char *out_path,
     memset(res, 0, sizeof(*res));
     memset(&tc, 0, sizeof(tc));
     tc.opts = opts;
+    tc.may_remux = may_remux;
     tc.res = res;
     tc.vin = -1;
     tc.ain = -1;
     tc.percent = -1;
     tc.v_last = AV_NOPTS_VALUE;
+    tc.a_next = AV_NOPTS_VALUE;
     tc.in_last_us[0] = AV_NOPTS_VALUE;
     tc.in_last_us[1] = AV_NOPTS_VALUE;
     tc.last_dts[0] = AV_NOPTS_VALUE;
@@ -1618,6 +1662,31 @@ cleanup:
     if (status == VS_TC_PERMANENT && res->code == VS_ERR_NONE) {
         res->code = VS_ERR_TRANSCODE_FAILED;
     }
+    return status;
+}
+
+
+vs_tc_status_t
+vs_transcode(const char *input, const char *out_path,
+    const vs_tc_opts_t *opts, vs_tc_result_t *res)
+{
+    vs_tc_status_t  status;
+
+    status = vs_tc_transcode(input, out_path, opts, res, 1);
+
+    /*
+     * The copy failed on our side (packets the MP4 muxer refuses: video
+     * timestamps out of order, say): decode and encode it instead, like
+     * any other input. What the input itself is to blame for stays.
+     */
+    if (status == VS_TC_PERMANENT && res->remuxed
+        && res->code == VS_ERR_TRANSCODE_FAILED)
+    {
+        av_log(NULL, AV_LOG_WARNING, "copying the streams failed (%s): "
+               "transcoding instead\n", res->error);
+        status = vs_tc_transcode(input, out_path, opts, res, 0);
+    }
+
     return status;
 }
 

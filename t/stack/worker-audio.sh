@@ -6,7 +6,8 @@
 # Cues) with the ways real files break it: laced blocks whose frames have
 # no timestamp, one audio block with a timestamp from the past, a TS whose
 # audio changes layout and rate mid-stream and whose clock restarts.
-# Each ends 'done' with an AAC track (stereo downmix, mono kept mono),
+# Each ends 'done' with an AAC track (stereo downmix, mono kept mono; an
+# H.264 + AAC input is copied, its AAC as it is),
 # strictly increasing timestamps in every stream of the MP4, the input's
 # duration within 100 ms, and audio as long as the video.
 set -uo pipefail
@@ -55,6 +56,18 @@ add report        "$W_TMP/in/report.mkv" 2
 add report_laced  "$W_TMP/in/report_laced.mkv" 2
 /usr/bin/python3 "$FIX" "$report" "$W_TMP/in/report_glitch.mkv" --glitch 2261:5
 add report_glitch "$W_TMP/in/report_glitch.mkv" 2
+
+# H.264 + AAC is copied, not encoded (5.1 stays 5.1): the copy's audio
+# timestamps get the same care; a video timestamp from the past makes the
+# MP4 muxer refuse the copy, and the job is transcoded instead
+h264=$(w_gen h264.mkv $V -f lavfi -i "$(sine 48000 5.1)" -t $T -c:v libx264 \
+       -pix_fmt yuv420p -c:a aac)
+/usr/bin/python3 "$FIX" "$h264" "$W_TMP/in/copy_glitch.mkv" --glitch 1261:5
+add copy_audio_glitch "$W_TMP/in/copy_glitch.mkv" 6
+/usr/bin/python3 "$FIX" "$h264" "$W_TMP/in/copy_laced.mkv" --lace 4
+add copy_audio_laced  "$W_TMP/in/copy_laced.mkv" 6
+/usr/bin/python3 "$FIX" "$h264" "$W_TMP/in/copy_vglitch.mkv" --track 1 --glitch 1000:5
+add copy_video_glitch "$W_TMP/in/copy_vglitch.mkv" 2
 
 # a TS cut together: 5.1 48 kHz, then stereo 44.1 kHz, the clock restarting
 p1=$(w_gen d1.ts $V -f lavfi -i "$(sine 48000 5.1)" -t 1.5 -c:v mpeg2video -c:a aac)
