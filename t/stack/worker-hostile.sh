@@ -7,7 +7,9 @@
 #   - pictures that claim 16000x16000 or 30000x30000 are refused before
 #     their memory is spent: the worker's peak RSS (VmHWM, reset before
 #     each job through /proc/PID/clear_refs) stays within 150 MB of idle;
-#   - the worker is alive afterwards and still transcodes a real video.
+#   - the worker is alive afterwards and still transcodes a real video;
+#   - a container header that understates the picture does not get past
+#     the limit either: the decoders carry max_pixels.
 # When the error_code column is filled in, it must be the expected code.
 set -uo pipefail
 . "$(dirname "$0")/worker/lib.sh"
@@ -173,4 +175,22 @@ check "a real video afterwards: done" w_wait_status "$id" done 60
 check "worker alive at the end" kill -0 "$pid"
 
 w_stop "$pid"
+
+# a Matroska header that claims 64x48 around H.264 of 640x480: the limit
+# holds at the decoders too (the same pipeline through the transcode
+# subcommand, with a limit of 100,000 pixels)
+lie=$(w_gen lie.mkv -f lavfi -i testsrc2=size=640x480:rate=25 -t 1 \
+      -c:v libx264 -pix_fmt yuv420p)
+/usr/bin/python3 - "$lie" <<'EOF'
+import sys
+d = bytearray(open(sys.argv[1], "rb").read())
+for eid, value in ((0xB0, 64), (0xBA, 48)):        # PixelWidth, PixelHeight
+    i = d.index(bytes([eid, 0x82]))
+    d[i + 2:i + 4] = value.to_bytes(2, "big")
+open(sys.argv[1], "wb").write(d)
+EOF
+out=$(VIDSTREAM_MAX_PIXELS=100000 "$WORKER" transcode "$lie" "$W_TMP/lie.mp4" 2>&1)
+check "header says 64x48, H.264 is 640x480: refused" \
+    grep -q 'the video is 640×480 pixels; the limit is 100000' <<<"$out"
+
 finish
