@@ -2,9 +2,16 @@
  * The media pipeline (see transcode.h). Two paths share one reading loop:
  *
  *   remux      the input already is H.264 yuv420p within the caps, with AAC
- *              or no audio: packets are copied (remuxing.c);
+ *              or no audio: packets are copied (remuxing.c); a copy the
+ *              muxer refuses is done again as a transcode;
  *   transcode  decode -> filter graph (rotation, scale, fps cap, yuv420p /
- *              aformat) -> libx264 / aac -> MP4 (transcoding.c).
+ *              aresample + aformat) -> libx264 / aac -> MP4 (transcoding.c),
+ *              audio through an AVAudioFifo (transcode_aac.c).
+ *
+ * The upload is opened by media_input.c (allow-listed demuxers, no nested
+ * opens, limits before decoding). Timestamps reaching the encoders are
+ * ours to keep in order: audio is counted in samples, video must increase,
+ * a transport stream's clock jump is made up for.
  *
  * Every resource belongs to the vs_tc_t and is released in one place,
  * vs_tc_close(), on every exit path.
