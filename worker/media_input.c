@@ -133,11 +133,14 @@ vs_media_interrupt(void *opaque)
 }
 
 
-/* An I/O error a retry may cure, as opposed to bytes that never will. */
-static vs_tc_status_t
-vs_media_classify(int err, const vs_tc_opts_t *opts)
+/*
+ * An I/O error that may go away on a retry (the network, S3, a full disk)
+ * as opposed to an input that will never decode. Shared with transcode.c.
+ */
+vs_tc_status_t
+vs_media_classify(int err, int aborted)
 {
-    if (err == AVERROR_EXIT || vs_media_interrupt((void *) opts)) {
+    if (aborted || err == AVERROR_EXIT) {
         return VS_TC_ABORTED;
     }
 
@@ -150,16 +153,25 @@ vs_media_classify(int err, const vs_tc_opts_t *opts)
     case AVERROR(ENETUNREACH):
     case AVERROR(EPIPE):
     case AVERROR(EAGAIN):
+    case AVERROR(ENOSPC):
     case AVERROR(ENOMEM):
     case AVERROR(EMFILE):
     case AVERROR_HTTP_SERVER_ERROR:
-    case AVERROR_HTTP_FORBIDDEN:
+    case AVERROR_HTTP_FORBIDDEN:         /* an expired presigned URL */
     case AVERROR_HTTP_UNAUTHORIZED:
-    case AVERROR_HTTP_OTHER_4XX:
+    case AVERROR_HTTP_OTHER_4XX:         /* 429, 408… */
         return VS_TC_TRANSIENT;
     default:
         return VS_TC_PERMANENT;
     }
+}
+
+
+/* vs_media_classify() while opts may have asked us to stop */
+static vs_tc_status_t
+vs_media_status(int err, const vs_tc_opts_t *opts)
+{
+    return vs_media_classify(err, vs_media_interrupt((void *) opts));
 }
 
 
@@ -250,7 +262,7 @@ vs_media_open(vs_media_input_t *in, const char *url,
     ret = avio_open2(&in->pb, url, AVIO_FLAG_READ, &cb, &o);
     av_dict_free(&o);
     if (ret < 0) {
-        status = vs_media_classify(ret, opts);
+        status = vs_media_status(ret, opts);
         return vs_media_fail(res, status, VS_ERR_INPUT_MISSING,
                              "cannot open the upload: %s",
                              vs_media_err(ret, e, sizeof(e)));
@@ -261,7 +273,7 @@ vs_media_open(vs_media_input_t *in, const char *url,
                                  VS_MEDIA_PROBESIZE);
     if (ret < 0 || ifmt == NULL) {
         status = ret == AVERROR_INVALIDDATA || ret == AVERROR_EOF
-                 ? VS_TC_PERMANENT : vs_media_classify(ret, opts);
+                 ? VS_TC_PERMANENT : vs_media_status(ret, opts);
         return vs_media_fail(res, status, VS_ERR_INPUT_UNSUPPORTED,
                              "input is not a recognised video file (unknown "
                              "format, damaged or truncated)");
@@ -318,7 +330,7 @@ vs_media_open(vs_media_input_t *in, const char *url,
             return VS_TC_PERMANENT;
         }
 
-        status = vs_media_classify(ret, opts);
+        status = vs_media_status(ret, opts);
         if (ret == AVERROR(ENOMEM)) {
             /* what max_streams refuses ends here too (the demuxers
                report a NULL avformat_new_stream() as ENOMEM) */
@@ -372,7 +384,7 @@ vs_media_open(vs_media_input_t *in, const char *url,
     av_freep(&sopts);
 
     if (ret < 0) {
-        status = vs_media_classify(ret, opts);
+        status = vs_media_status(ret, opts);
         return vs_media_fail(res, status, VS_ERR_INPUT_CORRUPT,
                              "cannot read the streams of the %s file: %s",
                              ifmt->long_name,

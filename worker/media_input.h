@@ -68,4 +68,10 @@ vs_tc_status_t vs_media_open(vs_media_input_t *in, const char *url,
 
 void vs_media_close(vs_media_input_t *in);
 
+/*
+ * What a libav error means for the job: VS_TC_TRANSIENT for I/O that a
+ * retry may cure, VS_TC_ABORTED when aborted, else VS_TC_PERMANENT.
+ */
+vs_tc_status_t vs_media_classify(int err, int aborted);
+
 #endif

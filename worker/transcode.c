@@ -136,40 +136,6 @@ vs_av_err(int err, char *buf, size_t size)
 }
 
 
-/*
- * An I/O error that may go away on a retry (the network, S3, a full disk)
- * as opposed to an input that will never decode.
- */
-static vs_tc_status_t
-vs_tc_classify(int err, int aborted)
-{
-    if (aborted || err == AVERROR_EXIT) {
-        return VS_TC_ABORTED;
-    }
-
-    switch (err) {
-    case AVERROR(EIO):
-    case AVERROR(ETIMEDOUT):
-    case AVERROR(ECONNRESET):
-    case AVERROR(ECONNREFUSED):
-    case AVERROR(EHOSTUNREACH):
-    case AVERROR(ENETUNREACH):
-    case AVERROR(EPIPE):
-    case AVERROR(EAGAIN):
-    case AVERROR(ENOSPC):
-    case AVERROR(ENOMEM):
-    case AVERROR(EMFILE):
-    case AVERROR_HTTP_SERVER_ERROR:
-    case AVERROR_HTTP_FORBIDDEN:         /* an expired presigned URL */
-    case AVERROR_HTTP_UNAUTHORIZED:
-    case AVERROR_HTTP_OTHER_4XX:         /* 429, 408… */
-        return VS_TC_TRANSIENT;
-    default:
-        return VS_TC_PERMANENT;
-    }
-}
-
-
 static int
 vs_tc_interrupt(void *opaque)
 {
@@ -183,6 +149,14 @@ static int
 vs_tc_aborted(const vs_tc_opts_t *opts)
 {
     return vs_tc_interrupt((void *) opts);
+}
+
+
+/* What err means for the job (media_input.c's rule), given our abort. */
+static vs_tc_status_t
+vs_tc_status(vs_tc_t *tc, int err)
+{
+    return vs_media_classify(err, vs_tc_aborted(tc->opts));
 }
 
 
@@ -1073,7 +1047,7 @@ vs_tc_open_output(vs_tc_t *tc, const char *path)
     ret = avio_open2(&tc->ofmt->pb, path, AVIO_FLAG_WRITE,
                      &tc->ofmt->interrupt_callback, NULL);
     if (ret < 0) {
-        return VS_TC_FAIL(tc, vs_tc_classify(ret, 0), "cannot write %s: %s",
+        return VS_TC_FAIL(tc, vs_media_classify(ret, 0), "cannot write %s: %s",
                           path, vs_av_err(ret, e, sizeof(e)));
     }
 
@@ -1082,7 +1056,7 @@ vs_tc_open_output(vs_tc_t *tc, const char *path)
     ret = avformat_write_header(tc->ofmt, &o);
     av_dict_free(&o);
     if (ret < 0) {
-        return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+        return VS_TC_FAIL(tc, vs_tc_status(tc, ret),
                           "cannot write the MP4 header: %s",
                           vs_av_err(ret, e, sizeof(e)));
     }
@@ -1420,18 +1394,18 @@ vs_tc_run(vs_tc_t *tc)
         if (ret < 0) {
             /* a truncated file ends like this too: keep what we have */
             if (tc->ifmt->pb != NULL && tc->ifmt->pb->eof_reached
-                && vs_tc_classify(ret, 0) == VS_TC_PERMANENT)
+                && vs_media_classify(ret, 0) == VS_TC_PERMANENT)
             {
                 break;
             }
-            if (vs_tc_classify(ret, vs_tc_aborted(tc->opts))
+            if (vs_tc_status(tc, ret)
                 == VS_TC_PERMANENT)
             {
                 return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_CORRUPT,
                                         "cannot read input: %s",
                                         vs_av_err(ret, e, sizeof(e)));
             }
-            return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+            return VS_TC_FAIL(tc, vs_tc_status(tc, ret),
                               "cannot read input: %s",
                               vs_av_err(ret, e, sizeof(e)));
         }
@@ -1484,7 +1458,7 @@ vs_tc_run(vs_tc_t *tc)
         av_packet_unref(tc->pkt);
 
         if (ret < 0) {
-            return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+            return VS_TC_FAIL(tc, vs_tc_status(tc, ret),
                               "transcoding failed: %s",
                               vs_av_err(ret, e, sizeof(e)));
         }
@@ -1496,7 +1470,7 @@ vs_tc_run(vs_tc_t *tc)
             ret = vs_tc_decode(tc, tc->adec, NULL);
         }
         if (ret < 0) {
-            return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+            return VS_TC_FAIL(tc, vs_tc_status(tc, ret),
                               "flushing the encoders failed: %s",
                               vs_av_err(ret, e, sizeof(e)));
         }
@@ -1509,7 +1483,7 @@ vs_tc_run(vs_tc_t *tc)
 
     ret = av_write_trailer(tc->ofmt);
     if (ret < 0) {
-        return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+        return VS_TC_FAIL(tc, vs_tc_status(tc, ret),
                           "cannot finish the MP4: %s",
                           vs_av_err(ret, e, sizeof(e)));
     }
