@@ -88,6 +88,7 @@ typedef struct {
     int64_t              disc_us;       /* TS clock jumps, made up for */
     int64_t              in_last_us[2]; /* last input dts: video, audio */
     int64_t              v_last;        /* last video pts to the encoder */
+    int64_t              v_step;        /* one frame, encoder time base */
     int64_t              last_dts[2];   /* per output stream, muxed */
 } vs_tc_t;
 
@@ -579,6 +580,10 @@ vs_tc_open_video_encoder(vs_tc_t *tc)
         fps = fps.num > 0 && fps.den > 0 ? cap : av_make_q(25, 1);
     }
     enc->framerate = fps;
+    tc->v_step = av_rescale_q(1, av_inv_q(fps), enc->time_base);
+    if (tc->v_step < 1) {
+        tc->v_step = 1;
+    }
 
     if (tc->ofmt->oformat->flags & AVFMT_GLOBALHEADER) {
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
@@ -1158,11 +1163,12 @@ vs_tc_drain_graph(vs_tc_t *tc, AVFilterContext *sink, AVCodecContext *enc,
         tc->filtered->pict_type = AV_PICTURE_TYPE_NONE;
 
         /* libx264 needs strictly increasing timestamps: a picture without
-           one follows the last, a repeated or earlier one is dropped (as
-           the ffmpeg tool's frame rate logic does) */
+           one (a raw H.264 stream has none) comes one frame after the
+           last, a repeated or earlier one is dropped (as the ffmpeg
+           tool's frame rate logic does) */
         if (tc->filtered->pts == AV_NOPTS_VALUE) {
             tc->filtered->pts = tc->v_last != AV_NOPTS_VALUE
-                                ? tc->v_last + 1 : 0;
+                                ? tc->v_last + tc->v_step : 0;
         }
         if (tc->v_last != AV_NOPTS_VALUE && tc->filtered->pts <= tc->v_last) {
             av_frame_unref(tc->filtered);

@@ -7,7 +7,8 @@
 #   - pictures that claim 16000x16000 or 30000x30000 are refused before
 #     their memory is spent: the worker's peak RSS (VmHWM, reset before
 #     each job through /proc/PID/clear_refs) stays within 150 MB of idle;
-#   - the worker is alive afterwards and still transcodes a real video;
+#   - the worker is alive afterwards and still transcodes a real video,
+#     and every kind of demuxer on the allow-list;
 #   - a container header that understates the picture does not get past
 #     the limit either: the decoders carry max_pixels.
 # When the error_code column is filled in, it must be the expected code.
@@ -172,6 +173,34 @@ clip=$(w_gen ok.mp4 -f lavfi -i testsrc2=size=320x240:rate=25 -f lavfi -i sine \
 read -r id sub < <(w_video "$clip")
 w_send "$(w_job_body "$id" "$sub")"
 check "a real video afterwards: done" w_wait_status "$id" done 60
+
+# and the allow-list lets every demuxer on it through: raw elementary
+# streams (no timestamps at all), y4m, IVF, DV, MXF, NUT, ASF, FLV, PS
+V="-f lavfi -i testsrc2=size=320x240:rate=25 -t 1"
+A="-f lavfi -i sine -t 1"
+declare -A ok
+ok[raw_h264]=$(w_gen r.h264 $V -c:v libx264 -pix_fmt yuv420p)
+ok[raw_hevc]=$(w_gen r.hevc $V -c:v libx265 -x265-params log-level=none)
+ok[raw_m4v]=$(w_gen r.m4v $V -c:v mpeg4)
+ok[raw_m2v]=$(w_gen r.m2v $V -c:v mpeg2video)
+ok[ivf_vp8]=$(w_gen r.ivf $V -c:v libvpx)
+ok[y4m]=$(w_gen r.y4m $V -pix_fmt yuv420p)
+ok[dv]=$(w_gen r.dv $V -s 720x576 -pix_fmt yuv420p -c:v dvvideo)
+ok[mxf]=$(w_gen r.mxf $V -s 720x576 -c:v mpeg2video)
+ok[nut]=$(w_gen r.nut $V $A -c:v mpeg4 -c:a pcm_s16le)
+ok[asf_wmv]=$(w_gen r.wmv $V $A -c:v wmv2 -c:a wmav2)
+ok[flv]=$(w_gen r.flv $V $A -c:v flv -c:a libmp3lame -ar 44100)
+ok[ps_vob]=$(w_gen r.vob $V $A -c:v mpeg2video -c:a mp2 -f vob)
+declare -A okid
+for name in "${!ok[@]}"; do
+    read -r okid[$name] sub < <(w_video "${ok[$name]}")
+    w_send "$(w_job_body "${okid[$name]}" "$sub")"
+done
+for name in $(printf '%s\n' "${!ok[@]}" | sort); do
+    check "accepted $name: done" w_wait_status "${okid[$name]}" done 60
+    check "accepted $name: lasts 1 s ($(w_sql "SELECT duration_ms FROM videos WHERE id = '${okid[$name]}'") ms)" \
+        test "$(w_sql "SELECT abs(duration_ms - 1000) <= 100 FROM videos WHERE id = '${okid[$name]}'")" = t
+done
 check "worker alive at the end" kill -0 "$pid"
 
 w_stop "$pid"
