@@ -234,6 +234,73 @@ vs_media_y4m_size(const uint8_t *buf, int size, int64_t *w, int64_t *h)
 }
 
 
+/*
+ * Some demuxers (FLV, MPEG-PS, a TS whose PMT comes late) create their
+ * streams only as packets arrive, and avformat_find_stream_info() opens
+ * the decoders of streams it finds itself without the options we give it:
+ * without max_pixels. So such an input's packets are read (demuxed and
+ * parsed, never decoded) until a video stream exists, then the input is
+ * rewound to where its packets start, and the probe sees every stream.
+ */
+static vs_tc_status_t
+vs_media_find_late_streams(vs_media_input_t *in, const vs_tc_opts_t *opts,
+    vs_tc_result_t *res)
+{
+    AVPacket  *pkt;
+    int64_t    start;
+    int        ret = 0, n, i, video = 0;
+    char       e[128];
+
+    if (!(in->fmt->ctx_flags & AVFMTCTX_NOHEADER) || opts->max_pixels <= 0) {
+        return VS_TC_OK;
+    }
+
+    pkt = av_packet_alloc();
+    if (pkt == NULL) {
+        return vs_media_fail(res, VS_TC_TRANSIENT, VS_ERR_NONE,
+                             "out of memory");
+    }
+
+    start = avio_tell(in->pb);
+    for (n = 0; n < VS_MEDIA_LATE_PACKETS && !video; n++) {
+        for (i = 0; i < (int) in->fmt->nb_streams && !video; i++) {
+            video = in->fmt->streams[i]->codecpar->codec_type
+                    == AVMEDIA_TYPE_VIDEO;
+        }
+        if (video) {
+            break;
+        }
+        ret = av_read_frame(in->fmt, pkt);
+        if (ret < 0) {
+            break;
+        }
+        av_packet_unref(pkt);
+    }
+    av_packet_free(&pkt);
+
+    if (ret < 0 && ret != AVERROR_EOF
+        && vs_media_status(ret, opts) != VS_TC_PERMANENT)
+    {
+        return vs_media_fail(res, vs_media_status(ret, opts), VS_ERR_NONE,
+                             "cannot read the upload: %s",
+                             vs_media_err(ret, e, sizeof(e)));
+    }
+
+    if (n > 0) {
+        ret = av_seek_frame(in->fmt, -1, start, AVSEEK_FLAG_BYTE);
+        if (ret < 0) {
+            return vs_media_fail(res, vs_media_status(ret, opts),
+                                 VS_ERR_INPUT_CORRUPT,
+                                 "cannot rewind the %s file: %s",
+                                 in->fmt->iformat->long_name,
+                                 vs_media_err(ret, e, sizeof(e)));
+        }
+    }
+
+    return VS_TC_OK;
+}
+
+
 vs_tc_status_t
 vs_media_open(vs_media_input_t *in, const char *url,
     const vs_tc_opts_t *opts, vs_tc_result_t *res)
@@ -360,6 +427,11 @@ vs_media_open(vs_media_input_t *in, const char *url,
         {
             return VS_TC_PERMANENT;
         }
+    }
+
+    status = vs_media_find_late_streams(in, opts, res);
+    if (status != VS_TC_OK) {
+        return status;
     }
 
     /* every decoder the probe opens refuses a picture over the limit */

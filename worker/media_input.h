@@ -38,6 +38,7 @@
 #define VS_MEDIA_PROBESIZE      (5 * 1024 * 1024)
 #define VS_MEDIA_ANALYZE_US     (10 * 1000000LL)
 #define VS_MEDIA_MAX_STREAMS    64
+#define VS_MEDIA_LATE_PACKETS   1024    /* read to find a late video stream */
 
 typedef struct {
     AVFormatContext  *fmt;      /* demuxer, streams probed */

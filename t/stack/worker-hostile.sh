@@ -222,4 +222,16 @@ out=$(VIDSTREAM_MAX_PIXELS=100000 "$WORKER" transcode "$lie" "$W_TMP/lie.mp4" 2>
 check "header says 64x48, H.264 is 640x480: refused" \
     grep -q 'the video is 640×480 pixels; the limit is 100000' <<<"$out"
 
+# FLV creates its streams as their packets come: the probe used to decode
+# such a stream's pictures without max_pixels (three 8K pictures: 195 MB)
+flv=$(w_gen big8k.flv -f lavfi -i color=size=7680x4320:rate=25 -frames:v 3 \
+      -c:v libx264 -preset ultrafast -pix_fmt yuv420p)
+out=$(VIDSTREAM_MAX_PIXELS=100000 /usr/bin/time -f 'peak_kb=%M' "$WORKER" \
+      transcode "$flv" "$W_TMP/flv.mp4" 2>&1)
+kb=$(sed -n 's/^peak_kb=//p' <<<"$out")
+check "FLV with 8K H.264: refused" \
+    grep -q 'the video is 7680×4320 pixels; the limit is 100000' <<<"$out"
+check "FLV with 8K H.264: peak RSS $((kb / 1024)) MB < 120 MB (no picture decoded)" \
+    test "${kb:-999999}" -lt $((120 * 1024))
+
 finish
