@@ -81,7 +81,9 @@ typedef struct {
     AVChannelLayout      a_layout;      /* what the graph was built for */
     int                  a_rate;
     int                  a_format;
-    int64_t              a_next;        /* next decoded pts, 1/a_rate */
+    int64_t              a_next;        /* next audio pts: 1/a_rate when
+                                           decoding, the stream time base
+                                           when copying */
     int64_t              a_first;       /* first encoded pts, 1/out rate */
     int64_t              a_samples;     /* samples sent to the encoder */
 
