@@ -34,9 +34,9 @@
 /* Protocols the source URL itself may use: presigned S3, or a local file. */
 #define VS_MEDIA_PROTOCOLS  "http,https,tcp,tls,file"
 
-/* Bounds on what probing may read and keep. */
-#define VS_MEDIA_PROBESIZE      (5 * 1024 * 1024)
-#define VS_MEDIA_ANALYZE_US     (10 * 1000000LL)
+/* Bounds on what probing may read and keep (FFmpeg's defaults, explicit). */
+#define VS_MEDIA_PROBESIZE      5000000
+#define VS_MEDIA_ANALYZE_US     (5 * 1000000LL)
 #define VS_MEDIA_MAX_STREAMS    64
 #define VS_MEDIA_LATE_PACKETS   1024    /* read to find a late video stream */
 
