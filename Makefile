@@ -99,6 +99,15 @@ $(BUILD)/t/test_jwt: t/unit/test_jwt.c $(JWT_SRC) \
 	$(CC) $(VS_CFLAGS) -It/unit -Ingx_vidstream_module/src -o $@ $< \
 	    $(JWT_SRC) $(LIB_A) $(VS_LIBS)
 
+# the upload allow-list is plain C inside the worker
+MEDIA_SRC   := worker/media_input.c
+$(BUILD)/t/test_media_input: t/unit/test_media_input.c $(MEDIA_SRC) \
+                             worker/media_input.h worker/transcode.h \
+                             $(LIB_A) $(wildcard t/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(VS_CFLAGS) -It/unit -Iworker -o $@ $< $(MEDIA_SRC) $(LIB_A) \
+	    $(VS_LIBS)
+
 $(BUILD)/bench/%: bench/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(VS_CFLAGS) -o $@ $< $(LIB_A) $(VS_LIBS)

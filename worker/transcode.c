@@ -2,24 +2,34 @@
  * The media pipeline (see transcode.h). Two paths share one reading loop:
  *
  *   remux      the input already is H.264 yuv420p within the caps, with AAC
- *              or no audio: packets are copied (remuxing.c);
+ *              or no audio: packets are copied (remuxing.c); a copy the
+ *              muxer refuses is done again as a transcode;
  *   transcode  decode -> filter graph (rotation, scale, fps cap, yuv420p /
- *              aformat) -> libx264 / aac -> MP4 (transcoding.c).
+ *              aresample + aformat) -> libx264 / aac -> MP4 (transcoding.c),
+ *              audio through an AVAudioFifo (transcode_aac.c).
+ *
+ * The upload is opened by media_input.c (allow-listed demuxers, no nested
+ * opens, limits before decoding). Timestamps reaching the encoders are
+ * ours to keep in order: audio is counted in samples, video must increase,
+ * a transport stream's clock jump is made up for.
  *
  * Every resource belongs to the vs_tc_t and is released in one place,
  * vs_tc_close(), on every exit path.
  */
 #include "transcode.h"
+#include "media_input.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
 #include <libavformat/avformat.h>
+#include <libavutil/audio_fifo.h>
 #include <libavutil/display.h>
 #include <libavutil/opt.h>
 #include <libswscale/swscale.h>
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -31,7 +41,8 @@ typedef struct {
     const vs_tc_opts_t  *opts;
     vs_tc_result_t      *res;
 
-    AVFormatContext     *ifmt;
+    vs_media_input_t     in;            /* the upload, opened as hostile */
+    AVFormatContext     *ifmt;          /* in.fmt */
     AVFormatContext     *ofmt;
     int                  vin;           /* input stream indexes, -1: none */
     int                  ain;
@@ -58,11 +69,34 @@ typedef struct {
     int64_t              duration_us;   /* 0 when unknown */
     int                  rotation;      /* 0, 90, 180, 270 clockwise */
     int                  remux;
+    int                  may_remux;     /* 0: the copy failed once */
     int                  percent;
     int64_t              video_frames;  /* decoded (or copied) */
     int64_t              last_pts_us;
     int64_t              next_key_ms;   /* keyframe_ms: the next forced one */
+
+    /* audio: the graph is built from decoded frames (vs_tc_audio_frame) */
+    AVAudioFifo         *afifo;         /* graph output -> encoder frames */
+    AVFrame             *aframe;        /* one encoder frame, reused */
+    AVChannelLayout      a_layout;      /* what the graph was built for */
+    int                  a_rate;
+    int                  a_format;
+    int64_t              a_next;        /* next audio pts: 1/a_rate when
+                                           decoding, the stream time base
+                                           when copying */
+    int64_t              a_first;       /* first encoded pts, 1/out rate */
+    int64_t              a_samples;     /* samples sent to the encoder */
+
+    int64_t              disc_us;       /* TS clock jumps, made up for */
+    int64_t              in_last_us[2]; /* last input dts: video, audio */
+    int64_t              v_last;        /* last video pts to the encoder */
+    int64_t              v_step;        /* one frame, encoder time base */
+    int64_t              last_dts[2];   /* per output stream, muxed */
 } vs_tc_t;
+
+
+static int vs_tc_encode(vs_tc_t *tc, AVCodecContext *enc, AVStream *ost,
+    AVFrame *frame);
 
 
 static vs_tc_status_t
@@ -84,6 +118,16 @@ vs_tc_fail(char *error, size_t size, vs_tc_status_t status,
     vs_tc_fail((tc)->res->error, sizeof((tc)->res->error), status,           \
                __VA_ARGS__)
 
+/*
+ * A permanent failure the input causes, with its error_code. Without one,
+ * vs_transcode() reports a permanent failure as transcode_failed: our
+ * side (a filter graph, an encoder, the muxer).
+ */
+#define VS_TC_FAIL_INPUT(tc, error_code, ...)                                \
+    ((tc)->res->code = (tc)->res->code != VS_ERR_NONE ? (tc)->res->code      \
+                                                      : (error_code),        \
+     VS_TC_FAIL(tc, VS_TC_PERMANENT, __VA_ARGS__))
+
 
 static const char *
 vs_av_err(int err, char *buf, size_t size)
@@ -92,40 +136,6 @@ vs_av_err(int err, char *buf, size_t size)
         snprintf(buf, size, "error %d", err);
     }
     return buf;
-}
-
-
-/*
- * An I/O error that may go away on a retry (the network, S3, a full disk)
- * as opposed to an input that will never decode.
- */
-static vs_tc_status_t
-vs_tc_classify(int err, int aborted)
-{
-    if (aborted || err == AVERROR_EXIT) {
-        return VS_TC_ABORTED;
-    }
-
-    switch (err) {
-    case AVERROR(EIO):
-    case AVERROR(ETIMEDOUT):
-    case AVERROR(ECONNRESET):
-    case AVERROR(ECONNREFUSED):
-    case AVERROR(EHOSTUNREACH):
-    case AVERROR(ENETUNREACH):
-    case AVERROR(EPIPE):
-    case AVERROR(EAGAIN):
-    case AVERROR(ENOSPC):
-    case AVERROR(ENOMEM):
-    case AVERROR(EMFILE):
-    case AVERROR_HTTP_SERVER_ERROR:
-    case AVERROR_HTTP_FORBIDDEN:         /* an expired presigned URL */
-    case AVERROR_HTTP_UNAUTHORIZED:
-    case AVERROR_HTTP_OTHER_4XX:         /* 429, 408… */
-        return VS_TC_TRANSIENT;
-    default:
-        return VS_TC_PERMANENT;
-    }
 }
 
 
@@ -142,6 +152,14 @@ static int
 vs_tc_aborted(const vs_tc_opts_t *opts)
 {
     return vs_tc_interrupt((void *) opts);
+}
+
+
+/* What err means for the job (media_input.c's rule), given our abort. */
+static vs_tc_status_t
+vs_tc_status(vs_tc_t *tc, int err)
+{
+    return vs_media_classify(err, vs_tc_aborted(tc->opts));
 }
 
 
@@ -224,54 +242,15 @@ vs_tc_output_size(const vs_tc_opts_t *opts, int w, int h, int *ow, int *oh)
 static vs_tc_status_t
 vs_tc_open_input(vs_tc_t *tc, const char *input)
 {
-    AVDictionary  *o = NULL;
-    AVStream      *st;
-    char           e[128];
-    int            ret, i;
+    AVStream        *st;
+    vs_tc_status_t   status;
+    int              ret, i;
 
-    tc->ifmt = avformat_alloc_context();
-    if (tc->ifmt == NULL) {
-        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
-    }
-
-    tc->ifmt->interrupt_callback.callback = vs_tc_interrupt;
-    tc->ifmt->interrupt_callback.opaque = (void *) tc->opts;
-
-    /* http(s) inputs: give up on a stalled connection, resume on a drop */
-    if (strncmp(input, "http://", 7) == 0
-        || strncmp(input, "https://", 8) == 0)
-    {
-        av_dict_set(&o, "rw_timeout", "30000000", 0);
-        av_dict_set(&o, "reconnect", "1", 0);
-        av_dict_set(&o, "reconnect_on_network_error", "1", 0);
-        av_dict_set(&o, "reconnect_delay_max", "8", 0);
-    }
-
-    ret = avformat_open_input(&tc->ifmt, input, NULL, &o);
-    av_dict_free(&o);
-
-    if (ret < 0) {
-        /* avformat_open_input frees the context on failure */
-        tc->ifmt = NULL;
-        if (ret == AVERROR_INVALIDDATA) {
-            return VS_TC_FAIL(tc, VS_TC_PERMANENT,
-                              "input is not a recognised video file (unknown "
-                              "format, damaged or truncated)");
-        }
-        return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
-                          "cannot open input: %s",
-                          vs_av_err(ret, e, sizeof(e)));
-    }
-
-    ret = avformat_find_stream_info(tc->ifmt, NULL);
-    if (ret < 0) {
-        return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
-                          "cannot read stream info: %s",
-                          vs_av_err(ret, e, sizeof(e)));
-    }
-
-    if (vs_tc_aborted(tc->opts)) {
-        return VS_TC_FAIL(tc, VS_TC_ABORTED, "aborted");
+    /* allow-listed demuxers, no nested opens, limits before decoding */
+    status = vs_media_open(&tc->in, input, tc->opts, tc->res);
+    tc->ifmt = tc->in.fmt;
+    if (status != VS_TC_OK) {
+        return status;
     }
 
     /* cover art is a "video" stream of one picture: not a video */
@@ -292,7 +271,7 @@ vs_tc_open_input(vs_tc_t *tc, const char *input)
     }
 
     if (tc->vin < 0) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_NO_VIDEO,
                           "input has no video stream (audio-only or not a "
                           "video)");
     }
@@ -324,23 +303,23 @@ vs_tc_check_limits(vs_tc_t *tc)
     const vs_tc_opts_t *opts = tc->opts;
 
     if (par->width <= 0 || par->height <= 0) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_CORRUPT,
                           "video stream has no dimensions (undecodable)");
     }
 
     if (opts->max_pixels > 0
         && (int64_t) par->width * par->height > opts->max_pixels)
     {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
-                          "input is %dx%d, over the limit of %lld pixels",
-                          par->width, par->height,
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_TOO_LARGE,
+                          "the video is %d\xc3\x97%d pixels; the limit is "
+                          "%lld pixels", par->width, par->height,
                           (long long) opts->max_pixels);
     }
 
     if (opts->max_duration_ms > 0
         && tc->duration_us / 1000 > opts->max_duration_ms)
     {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_TOO_LARGE,
                           "input lasts %lld ms, over the limit of %lld ms",
                           (long long) (tc->duration_us / 1000),
                           (long long) opts->max_duration_ms);
@@ -359,7 +338,8 @@ vs_tc_can_remux(vs_tc_t *tc)
     AVRational          fps;
     int                 ow, oh;
 
-    if (!tc->opts->allow_remux || par->codec_id != AV_CODEC_ID_H264
+    if (!tc->opts->allow_remux || !tc->may_remux
+        || par->codec_id != AV_CODEC_ID_H264
         || par->format != AV_PIX_FMT_YUV420P || tc->rotation != 0
         || (par->width & 1) || (par->height & 1))
     {
@@ -399,7 +379,8 @@ vs_tc_open_decoder(vs_tc_t *tc, int index, AVCodecContext **out)
 
     codec = avcodec_find_decoder(st->codecpar->codec_id);
     if (codec == NULL) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "no decoder for %s stream %s",
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_UNSUPPORTED,
+                                "no decoder for %s stream %s",
                           av_get_media_type_string(st->codecpar->codec_type),
                           avcodec_get_name(st->codecpar->codec_id));
     }
@@ -412,7 +393,8 @@ vs_tc_open_decoder(vs_tc_t *tc, int index, AVCodecContext **out)
 
     ret = avcodec_parameters_to_context(ctx, st->codecpar);
     if (ret < 0) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "bad codec parameters: %s",
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_CORRUPT,
+                                "bad codec parameters: %s",
                           vs_av_err(ret, e, sizeof(e)));
     }
 
@@ -422,9 +404,16 @@ vs_tc_open_decoder(vs_tc_t *tc, int index, AVCodecContext **out)
         ctx->framerate = av_guess_frame_rate(tc->ifmt, st, NULL);
     }
 
+    /* a picture over the limit is refused before its buffers exist, even
+       when the container's header claimed a smaller one */
+    if (tc->opts->max_pixels > 0) {
+        ctx->max_pixels = tc->opts->max_pixels;
+    }
+
     ret = avcodec_open2(ctx, codec, NULL);
     if (ret < 0) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "cannot open %s decoder: %s",
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_CORRUPT,
+                                "cannot open %s decoder: %s",
                           codec->name, vs_av_err(ret, e, sizeof(e)));
     }
 
@@ -498,7 +487,8 @@ vs_tc_video_graph(vs_tc_t *tc)
              st->time_base.num, st->time_base.den,
              sar.num > 0 ? sar.num : 1, sar.den > 0 ? sar.den : 1);
 
-    ret = avfilter_graph_create_filter(&tc->vsrc, avfilter_get_by_name("buffer"),
+    ret = avfilter_graph_create_filter(&tc->vsrc,
+                                       avfilter_get_by_name("buffer"),
                                        "in", args, NULL, tc->vgraph);
     if (ret < 0) {
         VS_TC_FAIL(tc, VS_TC_PERMANENT, "video filter source: %s",
@@ -592,6 +582,10 @@ vs_tc_open_video_encoder(vs_tc_t *tc)
         fps = fps.num > 0 && fps.den > 0 ? cap : av_make_q(25, 1);
     }
     enc->framerate = fps;
+    tc->v_step = av_rescale_q(1, av_inv_q(fps), enc->time_base);
+    if (tc->v_step < 1) {
+        tc->v_step = 1;
+    }
 
     if (tc->ofmt->oformat->flags & AVFMT_GLOBALHEADER) {
         enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
@@ -650,16 +644,19 @@ vs_tc_aac_rate(int rate)
 }
 
 
-/* aac encoder, then abuffer -> aformat -> abuffersink (frames of 1024) */
+/*
+ * The AAC encoder: the input's rate when AAC has it (else 48 kHz), mono
+ * kept mono, everything else downmixed to stereo (what every player
+ * plays). Its frames come from the audio FIFO, 1024 samples each, and its
+ * timestamps from our own sample count (see vs_tc_audio_frame()).
+ */
 static vs_tc_status_t
 vs_tc_open_audio(vs_tc_t *tc)
 {
     const AVCodec       *codec;
     AVCodecContext      *enc;
-    AVChannelLayout      in_layout = { 0 };
-    char                 args[512], layout[128], chain[256], e[128];
-    int                  ret, oom, rate;
-    vs_tc_status_t       status = VS_TC_PERMANENT;
+    char                 e[128];
+    int                  ret, rate;
 
     codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
     if (codec == NULL) {
@@ -673,7 +670,7 @@ vs_tc_open_audio(vs_tc_t *tc)
     tc->aenc = enc;
 
     if (tc->adec->sample_rate <= 0 || tc->adec->ch_layout.nb_channels <= 0) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_CORRUPT,
                           "audio stream without sample rate or channels");
     }
 
@@ -701,69 +698,290 @@ vs_tc_open_audio(vs_tc_t *tc)
     }
     tc->aout->time_base = enc->time_base;
 
+    /* one encoder frame, reused; a FIFO that cuts the graph's output into
+       frames of frame_size whatever the graph does (rebuilt or not) */
+    tc->afifo = av_audio_fifo_alloc(enc->sample_fmt,
+                                    enc->ch_layout.nb_channels,
+                                    enc->frame_size * 4);
+    tc->aframe = av_frame_alloc();
+    if (tc->afifo == NULL || tc->aframe == NULL) {
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+    }
+    tc->aframe->format = enc->sample_fmt;
+    tc->aframe->sample_rate = enc->sample_rate;
+    tc->aframe->nb_samples = enc->frame_size;
+    if (av_channel_layout_copy(&tc->aframe->ch_layout, &enc->ch_layout) < 0
+        || av_frame_get_buffer(tc->aframe, 0) < 0)
+    {
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+    }
+
+    tc->a_next = AV_NOPTS_VALUE;
+    tc->a_first = AV_NOPTS_VALUE;
+
+    return VS_TC_OK;
+}
+
+
+/*
+ * abuffer (the frame's own format, rate and layout) -> aresample (gaps
+ * filled with silence) -> aformat (the encoder's) -> abuffersink. Built at
+ * the first decoded frame and again whenever the decoded format changes
+ * (a 5.1 programme after a stereo advert, a rate change in a TS): the
+ * decoder's parameters before decoding are a guess, frames are the truth.
+ * Returns a libav error code.
+ */
+static int
+vs_tc_audio_graph(vs_tc_t *tc, const AVFrame *frame)
+{
+    AVBufferSrcParameters  *par;
+    AVCodecContext         *enc = tc->aenc;
+    char                    chain[256];
+    int                     ret, oom;
+
+    avfilter_graph_free(&tc->agraph);
+    av_channel_layout_uninit(&tc->a_layout);
+
+    /* unlabelled channels (PCM in Matroska): the usual layout for their
+       count, so that the downmix knows which channel is which */
+    if (frame->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
+        av_channel_layout_default(&tc->a_layout, frame->ch_layout.nb_channels);
+    } else {
+        ret = av_channel_layout_copy(&tc->a_layout, &frame->ch_layout);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+    if (tc->a_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
+        return AVERROR_PATCHWELCOME;
+    }
+    tc->a_rate = frame->sample_rate;
+    tc->a_format = frame->format;
+
     tc->agraph = avfilter_graph_alloc();
     if (tc->agraph == NULL) {
-        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+        return AVERROR(ENOMEM);
     }
 
-    if (tc->adec->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
-        av_channel_layout_default(&in_layout,
-                                  tc->adec->ch_layout.nb_channels);
-    } else if (av_channel_layout_copy(&in_layout, &tc->adec->ch_layout) < 0) {
-        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
+    tc->asrc = avfilter_graph_alloc_filter(tc->agraph,
+                                           avfilter_get_by_name("abuffer"),
+                                           "in");
+    par = av_buffersrc_parameters_alloc();
+    if (tc->asrc == NULL || par == NULL) {
+        av_free(par);
+        return AVERROR(ENOMEM);
     }
-
-    ret = av_channel_layout_describe(&in_layout, layout, sizeof(layout));
-    av_channel_layout_uninit(&in_layout);
+    par->format = frame->format;
+    par->sample_rate = frame->sample_rate;
+    par->time_base = av_make_q(1, frame->sample_rate);
+    par->ch_layout = tc->a_layout;      /* copied by the call */
+    ret = av_buffersrc_parameters_set(tc->asrc, par);
+    av_free(par);
+    if (ret >= 0) {
+        ret = avfilter_init_str(tc->asrc, NULL);
+    }
     if (ret < 0) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "unusable channel layout");
-    }
-
-    snprintf(args, sizeof(args),
-             "time_base=1/%d:sample_rate=%d:sample_fmt=%s:channel_layout=%s",
-             tc->adec->sample_rate, tc->adec->sample_rate,
-             av_get_sample_fmt_name(tc->adec->sample_fmt), layout);
-
-    ret = avfilter_graph_create_filter(&tc->asrc,
-                                       avfilter_get_by_name("abuffer"),
-                                       "in", args, NULL, tc->agraph);
-    if (ret < 0) {
-        VS_TC_FAIL(tc, VS_TC_PERMANENT, "audio filter source (%s): %s", args,
-                   vs_av_err(ret, e, sizeof(e)));
-        goto done;
+        return ret;
     }
 
     ret = avfilter_graph_create_filter(&tc->asink,
                                        avfilter_get_by_name("abuffersink"),
                                        "out", NULL, NULL, tc->agraph);
     if (ret < 0) {
-        VS_TC_FAIL(tc, VS_TC_TRANSIENT, "audio filter sink: %s",
-                   vs_av_err(ret, e, sizeof(e)));
-        goto done;
+        return ret;
     }
 
+    /* async: a gap in the input's timestamps becomes silence, so that the
+       audio stays in sync with the video after it */
     snprintf(chain, sizeof(chain),
-             "aresample=%d,aformat=sample_fmts=fltp:sample_rates=%d:"
-             "channel_layouts=%s", rate, rate,
+             "aresample=%d:async=1,aformat=sample_fmts=%s:sample_rates=%d:"
+             "channel_layouts=%s", enc->sample_rate,
+             av_get_sample_fmt_name(enc->sample_fmt), enc->sample_rate,
              enc->ch_layout.nb_channels == 1 ? "mono" : "stereo");
 
     ret = vs_tc_link_graph(tc->agraph, tc->asrc, tc->asink, chain, &oom);
-    if (oom) {
-        VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
-        goto done;
+    return ret;
+}
+
+
+/*
+ * Encodes what the FIFO holds, frame_size samples at a time (the rest at
+ * EOF: flush). The timestamps are our own sample count from the first
+ * sample out of the graph: contiguous, so strictly increasing whatever
+ * the input's timestamps did.
+ */
+static int
+vs_tc_audio_encode(vs_tc_t *tc, int flush)
+{
+    AVCodecContext  *enc = tc->aenc;
+    int              ret, n;
+
+    for ( ;; ) {
+        n = av_audio_fifo_size(tc->afifo);
+        if (n == 0 || (n < enc->frame_size && !flush)) {
+            break;
+        }
+        if (n > enc->frame_size) {
+            n = enc->frame_size;
+        }
+
+        /* the encoder may still hold the last one */
+        tc->aframe->nb_samples = enc->frame_size;
+        ret = av_frame_make_writable(tc->aframe);
+        if (ret < 0) {
+            return ret;
+        }
+        if (av_audio_fifo_read(tc->afifo, (void **) tc->aframe->data, n)
+            != n)
+        {
+            return AVERROR_BUG;
+        }
+        tc->aframe->nb_samples = n;
+        tc->aframe->pts = tc->a_first + tc->a_samples;
+        tc->a_samples += n;
+
+        ret = vs_tc_encode(tc, enc, tc->aout, tc->aframe);
+        if (ret < 0) {
+            return ret;
+        }
     }
+
+    return flush ? vs_tc_encode(tc, enc, tc->aout, NULL) : 0;
+}
+
+
+/* Moves what the audio graph has ready (all of it at EOF) into the FIFO. */
+static int
+vs_tc_audio_drain(vs_tc_t *tc, int eof)
+{
+    int  ret;
+
+    if (tc->agraph == NULL) {
+        return 0;
+    }
+
+    if (eof) {
+        ret = av_buffersrc_add_frame_flags(tc->asrc, NULL, 0);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+
+    for ( ;; ) {
+        ret = av_buffersink_get_frame(tc->asink, tc->filtered);
+        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
+            return 0;
+        }
+        if (ret < 0) {
+            return ret;
+        }
+
+        if (tc->a_first == AV_NOPTS_VALUE) {
+            tc->a_first = tc->filtered->pts != AV_NOPTS_VALUE
+                          ? av_rescale_q(tc->filtered->pts,
+                                         av_buffersink_get_time_base(
+                                             tc->asink),
+                                         tc->aenc->time_base)
+                          : 0;
+        }
+
+        ret = av_audio_fifo_write(tc->afifo, (void **) tc->filtered->data,
+                                  tc->filtered->nb_samples);
+        av_frame_unref(tc->filtered);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+}
+
+
+/*
+ * A decoded audio frame. Its timestamp is the input's where that makes
+ * sense and our prediction (the previous frame's end) where it does not:
+ * missing (laced Matroska blocks), jittering (millisecond Matroska
+ * timestamps of 1024-sample frames), or going backwards (a broken or
+ * restarted stream; the ffmpeg tool clamps these too). Only a forward gap
+ * of over 100 ms is kept, and becomes silence.
+ */
+static int
+vs_tc_audio_frame(vs_tc_t *tc, AVFrame *frame)
+{
+    AVStream  *ist = tc->ifmt->streams[tc->ain];
+    AVRational tb = av_make_q(1, frame->sample_rate);
+    int64_t    pts;
+    int        ret;
+
+    if (frame->sample_rate <= 0 || frame->ch_layout.nb_channels <= 0
+        || frame->nb_samples <= 0)
+    {
+        return 0;       /* nothing to play: skip, as a corrupt packet */
+    }
+
+    if (tc->agraph == NULL || frame->sample_rate != tc->a_rate
+        || frame->format != tc->a_format
+        || frame->ch_layout.nb_channels != tc->a_layout.nb_channels
+        || (frame->ch_layout.order != AV_CHANNEL_ORDER_UNSPEC
+            && av_channel_layout_compare(&frame->ch_layout,
+                                         &tc->a_layout) != 0))
+    {
+        /* the old graph's last samples first, at the old rate */
+        ret = vs_tc_audio_drain(tc, 1);
+        if (ret < 0) {
+            return ret;
+        }
+        if (tc->a_next != AV_NOPTS_VALUE) {
+            tc->a_next = av_rescale_q(tc->a_next,
+                                      av_make_q(1, tc->a_rate), tb);
+        }
+        ret = vs_tc_audio_graph(tc, frame);
+        if (ret < 0) {
+            return ret;
+        }
+    }
+
+    pts = frame->best_effort_timestamp;
+    if (pts != AV_NOPTS_VALUE) {
+        pts = av_rescale_q(pts, ist->time_base, tb);
+    }
+    if (tc->a_next != AV_NOPTS_VALUE
+        && (pts == AV_NOPTS_VALUE || pts < tc->a_next
+            || pts - tc->a_next <= frame->sample_rate / 10))
+    {
+        pts = tc->a_next;
+    }
+    if (pts == AV_NOPTS_VALUE) {
+        pts = 0;
+    }
+    frame->pts = pts;
+    tc->a_next = pts + frame->nb_samples;
+
+    ret = av_buffersrc_add_frame_flags(tc->asrc, frame,
+                                       AV_BUFFERSRC_FLAG_KEEP_REF);
     if (ret < 0) {
-        VS_TC_FAIL(tc, VS_TC_PERMANENT, "audio filter graph: %s",
-                   vs_av_err(ret, e, sizeof(e)));
-        goto done;
+        return ret;
     }
 
-    av_buffersink_set_frame_size(tc->asink, enc->frame_size);
-    status = VS_TC_OK;
+    ret = vs_tc_audio_drain(tc, 0);
+    if (ret < 0) {
+        return ret;
+    }
 
-done:
+    return vs_tc_audio_encode(tc, 0);
+}
 
-    return status;
+
+/* The decoder is flushed: the graph, the FIFO, then the encoder. */
+static int
+vs_tc_audio_flush(vs_tc_t *tc)
+{
+    int  ret;
+
+    ret = vs_tc_audio_drain(tc, 1);
+    if (ret < 0) {
+        return ret;
+    }
+
+    return vs_tc_audio_encode(tc, 1);
 }
 
 
@@ -836,7 +1054,7 @@ vs_tc_open_output(vs_tc_t *tc, const char *path)
     ret = avio_open2(&tc->ofmt->pb, path, AVIO_FLAG_WRITE,
                      &tc->ofmt->interrupt_callback, NULL);
     if (ret < 0) {
-        return VS_TC_FAIL(tc, vs_tc_classify(ret, 0), "cannot write %s: %s",
+        return VS_TC_FAIL(tc, vs_media_classify(ret, 0), "cannot write %s: %s",
                           path, vs_av_err(ret, e, sizeof(e)));
     }
 
@@ -845,7 +1063,7 @@ vs_tc_open_output(vs_tc_t *tc, const char *path)
     ret = avformat_write_header(tc->ofmt, &o);
     av_dict_free(&o);
     if (ret < 0) {
-        return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+        return VS_TC_FAIL(tc, vs_tc_status(tc, ret),
                           "cannot write the MP4 header: %s",
                           vs_av_err(ret, e, sizeof(e)));
     }
@@ -876,6 +1094,22 @@ vs_tc_encode(vs_tc_t *tc, AVCodecContext *enc, AVStream *ost, AVFrame *frame)
 
         tc->opkt->stream_index = ost->index;
         av_packet_rescale_ts(tc->opkt, enc->time_base, ost->time_base);
+
+        /* the muxer refuses the whole file for one packet out of order;
+           our timestamps make this unreachable, and it stays so */
+        if (tc->opkt->dts != AV_NOPTS_VALUE
+            && tc->last_dts[ost->index] != AV_NOPTS_VALUE
+            && tc->opkt->dts <= tc->last_dts[ost->index])
+        {
+            av_log(tc->ofmt, AV_LOG_WARNING, "dropped a packet of stream %d "
+                   "out of order (dts %" PRId64 " after %" PRId64 ")\n",
+                   ost->index, tc->opkt->dts, tc->last_dts[ost->index]);
+            av_packet_unref(tc->opkt);
+            continue;
+        }
+        if (tc->opkt->dts != AV_NOPTS_VALUE) {
+            tc->last_dts[ost->index] = tc->opkt->dts;
+        }
 
         ret = av_interleaved_write_frame(tc->ofmt, tc->opkt);
         if (ret < 0) {
@@ -930,6 +1164,20 @@ vs_tc_drain_graph(vs_tc_t *tc, AVFilterContext *sink, AVCodecContext *enc,
         }
         tc->filtered->pict_type = AV_PICTURE_TYPE_NONE;
 
+        /* libx264 needs strictly increasing timestamps: a picture without
+           one (a raw H.264 stream has none) comes one frame after the
+           last, a repeated or earlier one is dropped (as the ffmpeg
+           tool's frame rate logic does) */
+        if (tc->filtered->pts == AV_NOPTS_VALUE) {
+            tc->filtered->pts = tc->v_last != AV_NOPTS_VALUE
+                                ? tc->v_last + tc->v_step : 0;
+        }
+        if (tc->v_last != AV_NOPTS_VALUE && tc->filtered->pts <= tc->v_last) {
+            av_frame_unref(tc->filtered);
+            continue;
+        }
+        tc->v_last = tc->filtered->pts;
+
         if (enc == tc->venc && tc->opts->keyframe_ms > 0
             && vs_tc_force_key(tc->filtered->pts, enc->time_base,
                                tc->opts->keyframe_ms, &tc->next_key_ms))
@@ -949,16 +1197,14 @@ vs_tc_drain_graph(vs_tc_t *tc, AVFilterContext *sink, AVCodecContext *enc,
 
 
 /*
- * Decodes one packet (NULL: flush) and pushes the frames through the graph.
- * A corrupt packet is skipped, as the ffmpeg tool does; only I/O and
- * encoder errors stop the job.
+ * Decodes one packet (NULL: flush) and sends the frames on: video through
+ * its graph, audio to vs_tc_audio_frame(). A corrupt packet is skipped, as
+ * the ffmpeg tool does; only I/O, filter and encoder errors stop the job.
  */
 static int
-vs_tc_decode(vs_tc_t *tc, AVCodecContext *dec, AVFilterContext *src,
-    AVFilterContext *sink, AVCodecContext *enc, AVStream *ost, AVPacket *pkt)
+vs_tc_decode(vs_tc_t *tc, AVCodecContext *dec, AVPacket *pkt)
 {
-    AVStream  *ist;
-    int        ret;
+    int  ret;
 
     ret = avcodec_send_packet(dec, pkt);
     if (ret < 0 && ret != AVERROR_EOF) {
@@ -980,44 +1226,96 @@ vs_tc_decode(vs_tc_t *tc, AVCodecContext *dec, AVFilterContext *src,
             continue;   /* a broken frame: next one */
         }
 
-        tc->frame->pts = tc->frame->best_effort_timestamp;
-
-        if (dec == tc->vdec) {
-            tc->video_frames++;
-        } else if (tc->frame->pts != AV_NOPTS_VALUE) {
-            /* the audio graph counts in 1/sample_rate */
-            ist = tc->ifmt->streams[tc->ain];
-            tc->frame->pts = av_rescale_q(tc->frame->pts, ist->time_base,
-                                          av_make_q(1, dec->sample_rate));
+        if (dec == tc->adec) {
+            ret = vs_tc_audio_frame(tc, tc->frame);
+            av_frame_unref(tc->frame);
+            if (ret < 0) {
+                return ret;
+            }
+            continue;
         }
 
+        tc->frame->pts = tc->frame->best_effort_timestamp;
+        tc->video_frames++;
+
         /* a mid-stream format change the graph was not built for */
-        if (dec == tc->vdec && (tc->frame->width != dec->width
-                                || tc->frame->height != dec->height))
+        if (tc->frame->width != dec->width
+            || tc->frame->height != dec->height)
         {
             av_frame_unref(tc->frame);
             continue;
         }
 
-        ret = av_buffersrc_add_frame_flags(src, tc->frame,
+        ret = av_buffersrc_add_frame_flags(tc->vsrc, tc->frame,
                                            AV_BUFFERSRC_FLAG_KEEP_REF);
         av_frame_unref(tc->frame);
         if (ret < 0) {
             return ret;
         }
 
-        ret = vs_tc_drain_graph(tc, sink, enc, ost, 0);
+        ret = vs_tc_drain_graph(tc, tc->vsink, tc->venc, tc->vout, 0);
         if (ret < 0) {
             return ret;
         }
     }
 
     /* decoder flushed: flush the graph and the encoder */
-    ret = av_buffersrc_add_frame_flags(src, NULL, 0);
+    if (dec == tc->adec) {
+        return vs_tc_audio_flush(tc);
+    }
+
+    ret = av_buffersrc_add_frame_flags(tc->vsrc, NULL, 0);
     if (ret < 0) {
         return ret;
     }
-    return vs_tc_drain_graph(tc, sink, enc, ost, 1);
+    return vs_tc_drain_graph(tc, tc->vsink, tc->venc, tc->vout, 1);
+}
+
+
+/*
+ * A transport stream cut together from pieces, or whose clock restarted,
+ * jumps back (or far ahead) mid-file: libavformat flags such formats
+ * AVFMT_TS_DISCONT and leaves the jump to us. From a jump on, every
+ * stream's timestamps are shifted so that the stream that jumped carries
+ * on one frame after where it was; what follows then plays in order
+ * instead of being dropped as late. Thresholds as the ffmpeg tool's
+ * dts_delta_threshold (10 s) forward, any real step (100 ms) back.
+ */
+static void
+vs_tc_discontinuity(vs_tc_t *tc, AVPacket *pkt, AVStream *ist)
+{
+    int64_t   dts, delta, step, shift, *last;
+
+    if (!(tc->ifmt->iformat->flags & AVFMT_TS_DISCONT)
+        || pkt->dts == AV_NOPTS_VALUE)
+    {
+        return;
+    }
+
+    last = &tc->in_last_us[pkt->stream_index == tc->vin ? 0 : 1];
+    dts = av_rescale_q(pkt->dts, ist->time_base, AV_TIME_BASE_Q)
+          + tc->disc_us;
+
+    if (*last != AV_NOPTS_VALUE) {
+        delta = dts - *last;
+        if (delta < -100000 || delta > 10000000) {
+            step = pkt->duration > 0
+                   ? av_rescale_q(pkt->duration, ist->time_base,
+                                  AV_TIME_BASE_Q)
+                   : 40000;
+            tc->disc_us += step - delta;
+            dts += step - delta;
+        }
+    }
+    *last = dts;
+
+    if (tc->disc_us != 0) {
+        shift = av_rescale_q(tc->disc_us, AV_TIME_BASE_Q, ist->time_base);
+        pkt->dts += shift;
+        if (pkt->pts != AV_NOPTS_VALUE) {
+            pkt->pts += shift;
+        }
+    }
 }
 
 
@@ -1050,12 +1348,41 @@ vs_tc_progress(vs_tc_t *tc, AVPacket *pkt, AVStream *ist)
 }
 
 
+/*
+ * The copied AAC's timestamps: the packet's own, unless missing or before
+ * the previous packet's end (laced Matroska, a timestamp from the past),
+ * then that end. Jitter is left alone: a millisecond time base cannot
+ * hold 1024 / 48000 s, so a predicted end would drift.
+ */
+static void
+vs_tc_remux_audio_ts(vs_tc_t *tc, AVPacket *pkt, AVStream *ist)
+{
+    AVCodecParameters  *par = ist->codecpar;
+    int64_t             duration;
+
+    duration = pkt->duration;
+    if (duration <= 0 && par->frame_size > 0 && par->sample_rate > 0) {
+        duration = av_rescale_q(par->frame_size,
+                                av_make_q(1, par->sample_rate),
+                                ist->time_base);
+    }
+    if (tc->a_next != AV_NOPTS_VALUE
+        && (pkt->dts == AV_NOPTS_VALUE || pkt->dts < tc->a_next))
+    {
+        pkt->dts = tc->a_next;
+        pkt->pts = tc->a_next;
+    }
+
+    if (pkt->dts != AV_NOPTS_VALUE) {
+        tc->a_next = pkt->dts + (duration > 0 ? duration : 1);
+    }
+}
+
+
 static vs_tc_status_t
 vs_tc_run(vs_tc_t *tc)
 {
     AVStream        *ist, *ost;
-    AVCodecContext  *dec, *enc;
-    AVFilterContext *src, *sink;
     int64_t          offset, max_us;
     char             e[128];
     int              ret;
@@ -1075,11 +1402,18 @@ vs_tc_run(vs_tc_t *tc)
         if (ret < 0) {
             /* a truncated file ends like this too: keep what we have */
             if (tc->ifmt->pb != NULL && tc->ifmt->pb->eof_reached
-                && vs_tc_classify(ret, 0) == VS_TC_PERMANENT)
+                && vs_media_classify(ret, 0) == VS_TC_PERMANENT)
             {
                 break;
             }
-            return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+            if (vs_tc_status(tc, ret)
+                == VS_TC_PERMANENT)
+            {
+                return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_CORRUPT,
+                                        "cannot read input: %s",
+                                        vs_av_err(ret, e, sizeof(e)));
+            }
+            return VS_TC_FAIL(tc, vs_tc_status(tc, ret),
                               "cannot read input: %s",
                               vs_av_err(ret, e, sizeof(e)));
         }
@@ -1102,11 +1436,12 @@ vs_tc_run(vs_tc_t *tc)
             tc->pkt->dts -= offset;
         }
 
+        vs_tc_discontinuity(tc, tc->pkt, ist);
         vs_tc_progress(tc, tc->pkt, ist);
 
         if (tc->last_pts_us > max_us) {
             av_packet_unref(tc->pkt);
-            return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+            return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_TOO_LARGE,
                               "input lasts over the limit of %lld ms",
                               (long long) tc->opts->max_duration_ms);
         }
@@ -1115,6 +1450,8 @@ vs_tc_run(vs_tc_t *tc)
             ost = tc->pkt->stream_index == tc->vin ? tc->vout : tc->aout;
             if (ost == tc->vout) {
                 tc->video_frames++;
+            } else {
+                vs_tc_remux_audio_ts(tc, tc->pkt, ist);
             }
             av_packet_rescale_ts(tc->pkt, ist->time_base, ost->time_base);
             tc->pkt->stream_index = ost->index;
@@ -1122,47 +1459,39 @@ vs_tc_run(vs_tc_t *tc)
             ret = av_interleaved_write_frame(tc->ofmt, tc->pkt);
 
         } else {
-            if (tc->pkt->stream_index == tc->vin) {
-                dec = tc->vdec; src = tc->vsrc; sink = tc->vsink;
-                enc = tc->venc; ost = tc->vout;
-            } else {
-                dec = tc->adec; src = tc->asrc; sink = tc->asink;
-                enc = tc->aenc; ost = tc->aout;
-            }
-            ret = vs_tc_decode(tc, dec, src, sink, enc, ost, tc->pkt);
+            ret = vs_tc_decode(tc, tc->pkt->stream_index == tc->vin
+                                   ? tc->vdec : tc->adec, tc->pkt);
         }
 
         av_packet_unref(tc->pkt);
 
         if (ret < 0) {
-            return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+            return VS_TC_FAIL(tc, vs_tc_status(tc, ret),
                               "transcoding failed: %s",
                               vs_av_err(ret, e, sizeof(e)));
         }
     }
 
     if (!tc->remux) {
-        ret = vs_tc_decode(tc, tc->vdec, tc->vsrc, tc->vsink, tc->venc,
-                           tc->vout, NULL);
+        ret = vs_tc_decode(tc, tc->vdec, NULL);
         if (ret >= 0 && tc->adec != NULL) {
-            ret = vs_tc_decode(tc, tc->adec, tc->asrc, tc->asink, tc->aenc,
-                               tc->aout, NULL);
+            ret = vs_tc_decode(tc, tc->adec, NULL);
         }
         if (ret < 0) {
-            return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+            return VS_TC_FAIL(tc, vs_tc_status(tc, ret),
                               "flushing the encoders failed: %s",
                               vs_av_err(ret, e, sizeof(e)));
         }
     }
 
     if (tc->video_frames == 0) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT,
+        return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_CORRUPT,
                           "no decodable video frame in the input");
     }
 
     ret = av_write_trailer(tc->ofmt);
     if (ret < 0) {
-        return VS_TC_FAIL(tc, vs_tc_classify(ret, vs_tc_aborted(tc->opts)),
+        return VS_TC_FAIL(tc, vs_tc_status(tc, ret),
                           "cannot finish the MP4: %s",
                           vs_av_err(ret, e, sizeof(e)));
     }
@@ -1180,13 +1509,18 @@ vs_tc_close(vs_tc_t *tc)
         }
         avformat_free_context(tc->ofmt);
     }
-    avformat_close_input(&tc->ifmt);
+    vs_media_close(&tc->in);
+    tc->ifmt = NULL;
     avcodec_free_context(&tc->vdec);
     avcodec_free_context(&tc->venc);
     avcodec_free_context(&tc->adec);
     avcodec_free_context(&tc->aenc);
     avfilter_graph_free(&tc->vgraph);
     avfilter_graph_free(&tc->agraph);
+    av_audio_fifo_free(tc->afifo);
+    tc->afifo = NULL;
+    av_frame_free(&tc->aframe);
+    av_channel_layout_uninit(&tc->a_layout);
     av_packet_free(&tc->pkt);
     av_packet_free(&tc->opkt);
     av_frame_free(&tc->frame);
@@ -1229,9 +1563,10 @@ vs_tc_probe_output(vs_tc_t *tc, const char *path)
 }
 
 
-vs_tc_status_t
-vs_transcode(const char *input, const char *out_path,
-    const vs_tc_opts_t *opts, vs_tc_result_t *res)
+/* One go at input: copied when may_remux and it conforms, else encoded. */
+static vs_tc_status_t
+vs_tc_transcode(const char *input, const char *out_path,
+    const vs_tc_opts_t *opts, vs_tc_result_t *res, int may_remux)
 {
     vs_tc_t         tc;
     vs_tc_status_t  status;
@@ -1239,10 +1574,17 @@ vs_transcode(const char *input, const char *out_path,
     memset(res, 0, sizeof(*res));
     memset(&tc, 0, sizeof(tc));
     tc.opts = opts;
+    tc.may_remux = may_remux;
     tc.res = res;
     tc.vin = -1;
     tc.ain = -1;
     tc.percent = -1;
+    tc.v_last = AV_NOPTS_VALUE;
+    tc.a_next = AV_NOPTS_VALUE;
+    tc.in_last_us[0] = AV_NOPTS_VALUE;
+    tc.in_last_us[1] = AV_NOPTS_VALUE;
+    tc.last_dts[0] = AV_NOPTS_VALUE;
+    tc.last_dts[1] = AV_NOPTS_VALUE;
 
     tc.pkt = av_packet_alloc();
     tc.opkt = av_packet_alloc();
@@ -1294,7 +1636,7 @@ vs_transcode(const char *input, const char *out_path,
                                       ? tc.duration_us / 20 : 500000)
            < tc.duration_us)
     {
-        return VS_TC_FAIL(&tc, VS_TC_PERMANENT,
+        return VS_TC_FAIL_INPUT(&tc, VS_ERR_INPUT_CORRUPT,
                           "input is truncated or damaged: only %lld of "
                           "%lld ms could be read",
                           (long long) res->duration_ms,
@@ -1306,6 +1648,34 @@ vs_transcode(const char *input, const char *out_path,
 cleanup:
 
     vs_tc_close(&tc);
+    if (status == VS_TC_PERMANENT && res->code == VS_ERR_NONE) {
+        res->code = VS_ERR_TRANSCODE_FAILED;
+    }
+    return status;
+}
+
+
+vs_tc_status_t
+vs_transcode(const char *input, const char *out_path,
+    const vs_tc_opts_t *opts, vs_tc_result_t *res)
+{
+    vs_tc_status_t  status;
+
+    status = vs_tc_transcode(input, out_path, opts, res, 1);
+
+    /*
+     * The copy failed on our side (packets the MP4 muxer refuses: video
+     * timestamps out of order, say): decode and encode it instead, like
+     * any other input. What the input itself is to blame for stays.
+     */
+    if (status == VS_TC_PERMANENT && res->remuxed
+        && res->code == VS_ERR_TRANSCODE_FAILED)
+    {
+        av_log(NULL, AV_LOG_WARNING, "copying the streams failed (%s): "
+               "transcoding instead\n", res->error);
+        status = vs_tc_transcode(input, out_path, opts, res, 0);
+    }
+
     return status;
 }
 

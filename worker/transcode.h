@@ -60,15 +60,21 @@ typedef struct {
 void vs_tc_opts_init(vs_tc_opts_t *opts);
 
 /*
- * Reads input (a path or URL libavformat opens) and writes the MP4 at
- * out_path (a local file: faststart needs to rewrite it).
+ * Reads input (a local path, or an http(s) URL: the presigned S3 GET) and
+ * writes the MP4 at out_path (a local file: faststart needs to rewrite
+ * it). The input is hostile: only the demuxers of media_input.h, nothing
+ * else opened, pictures over max_pixels refused before they are decoded.
+ * On VS_TC_PERMANENT, res->code is never VS_ERR_NONE: an input_* code when
+ * the input is to blame, VS_ERR_TRANSCODE_FAILED when our side is.
  */
 vs_tc_status_t vs_transcode(const char *input, const char *out_path,
     const vs_tc_opts_t *opts, vs_tc_result_t *res);
 
 /*
  * Writes a JPEG poster of the frame at about 10% of the duration of the
- * MP4 at mp4_path (our own output: rotation is already applied).
+ * MP4 at mp4_path (our own output: rotation is already applied). It and
+ * vs_hls() read our own MP4: a permanent failure of either is ours,
+ * VS_ERR_TRANSCODE_FAILED.
  */
 vs_tc_status_t vs_thumbnail(const char *mp4_path, const char *jpg_path,
     const vs_tc_opts_t *opts, char *error, size_t error_size);
