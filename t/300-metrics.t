@@ -376,3 +376,42 @@ vidstream_pg_queries_total{result="ok"} 0
 failed queries 1
 connections lost some
 --- timeout: 30
+
+
+
+=== TEST 7: an unknown kid re-reads the JWKS once (a fetch), a missing scope is insufficient_scope
+--- http_config eval
+$ApiTest::http_config . $::listener
+--- config
+    location = /t { return 200 "ok\n"; }
+    location = /scoped {
+        vidstream_auth on;
+        vidstream_jwt_require_scope videos/admin;
+        vidstream_health download;
+    }
+--- request
+GET /t
+--- response_body_filters eval
+sub {
+    my $stranger = VidstreamJWT::token(kid => 'nope', claims => { sub => $::user });
+    my $a = main::scrape();
+    my @seq = (main::curl('GET', '/videos', $stranger));
+    my $b = main::scrape();
+    push @seq, `curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer $::good' http://127.0.0.1:$ENV{TEST_NGINX_SERVER_PORT}/scoped`;
+    my $c = main::scrape();
+    return "seq @seq\n"
+           . main::deltas($a, $b,
+                 'vidstream_auth_results_total{result="unknown_kid"}',
+                 'vidstream_jwks_fetches_total{result="ok"}',
+                 'vidstream_jwks_fetches_total{result="error"}')
+           . main::deltas($b, $c,
+                 'vidstream_auth_results_total{result="insufficient_scope"}',
+                 'vidstream_auth_results_total{result="ok"}');
+}
+--- response_body
+seq 401 403
+vidstream_auth_results_total{result="unknown_kid"} 1
+vidstream_jwks_fetches_total{result="ok"} 1
+vidstream_jwks_fetches_total{result="error"} 0
+vidstream_auth_results_total{result="insufficient_scope"} 1
+vidstream_auth_results_total{result="ok"} 0

@@ -7,7 +7,8 @@
 #   - create, complete (SQS SendMessage), an expired token, a forged one, a
 #     404, a 409 and a delete (S3) move exactly their counters, whichever
 #     worker answers the scrape;
-#   - "nginx -s reload" resets nothing.
+#   - "nginx -s reload" resets nothing;
+#   - SQS stopped: complete's 503 is counted, its call as an SQS timeout.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -162,5 +163,24 @@ is "after the reload no counter went back, only the scrape moved" \
     "$(delta "$run/c" "$run/d2" | grep -v -e '^vidstream_pg_connections{' \
        -e '^vidstream_pg_queries_in_flight ' -e '^vidstream_pg_queries_waiting ')" \
     'vidstream_http_requests_total{action="other",status="2xx"} 1'
+
+# -- SQS stalled: complete is a 503 past vidstream_aws_timeout ------------
+
+c1=$(code POST /videos "$token" \
+     '{"filename":"n.mov","content_type":"video/mp4","size":5}')
+id=$(sed -n 's/.*"id" : "\([0-9a-f-]\{36\}\)".*/\1/p' "$run/body")
+scrape "$run/e"
+sqs_pid=$(cat "$RUN_DIR/pids/sqs.pid")
+kill -STOP "$sqs_pid"
+c2=$(code POST "/videos/$id/complete" "$token")
+kill -CONT "$sqs_pid"
+scrape "$run/f"
+is "complete with SQS stopped" "$c1 $c2" "201 503"
+is "counted as one SQS timeout and one complete 5xx" \
+    "$(delta "$run/e" "$run/f" | grep -e 'sqs' -e 'action="complete"')" \
+    "$(printf '%s\n' \
+       'vidstream_aws_request_duration_seconds_count{service="sqs"} 1' \
+       'vidstream_aws_requests_total{service="sqs",result="timeout"} 1' \
+       'vidstream_http_requests_total{action="complete",status="5xx"} 1')"
 
 finish
