@@ -6,6 +6,8 @@
  *   ngx_http_vidstream_module       core: health endpoints, JSON errors
  *   ngx_http_vidstream_auth_module  Cognito JWT validation (access phase)
  *   ngx_http_vidstream_api_module   the videos API (PostgreSQL, S3, SQS)
+ *   ngx_http_vidstream_metrics_module  the Prometheus exposition, counters
+ *                                   in shared memory (metrics.h: the hooks)
  */
 
 #ifndef _NGX_HTTP_VIDSTREAM_H_INCLUDED_

@@ -453,7 +453,9 @@ ngx_http_vidstream_metrics_log_handler(ngx_http_request_t *r)
     ngx_http_vidstream_metrics_counters_t  *m;
 
     m = ngx_http_vidstream_metrics_counters;
-    if (m == NULL) {
+
+    /* subrequests (S3, SQS, JWKS: "log_subrequest on") are not requests */
+    if (m == NULL || r != r->main) {
         return NGX_OK;
     }
 
