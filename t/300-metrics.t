@@ -289,12 +289,21 @@ sub {
     }
     my $c = main::scrape();
 
+    # at rest, once every worker has published (each second): the pools
+    sleep 1.2;
+    my $d = main::scrape();
+    my $pool = CORE::join ' ', map { "$_=" . $d->{"vidstream_pg_connections{state=\"$_\"}"} }
+               qw(idle busy connecting down);
+
     return "created $ok of 40 ok\nseq @seq\nworkers answering "
            . scalar(keys %pids) . "\nworker processes "
            . $b->{vidstream_edge_worker_processes} . "\n"
            . main::deltas($a, $b, @::keys)
            . "reloaded $reloaded\nafter the reload:\n"
-           . main::deltas($b, $c, @::keys);
+           . main::deltas($b, $c, @::keys)
+           . "pools at rest: $pool in_flight="
+           . $d->{vidstream_pg_queries_in_flight} . " waiting="
+           . $d->{vidstream_pg_queries_waiting} . "\n";
 }
 --- response_body
 created 40 of 40 ok
@@ -333,6 +342,7 @@ vidstream_token_cache_lookups_total{result="hit"} 0
 vidstream_token_cache_lookups_total{result="miss"} 0
 vidstream_pg_queries_total{result="ok"} 0
 vidstream_pg_query_duration_seconds_count 0
+pools at rest: idle=8 busy=0 connecting=0 down=0 in_flight=0 waiting=0
 --- timeout: 40
 
 
@@ -355,7 +365,13 @@ sub {
     main::pg_stop();
     my $code = main::curl('GET', "/videos/$id", $::good);
     my $b = main::scrape();
+    sleep 1.2;
+    my $c = main::scrape();
     main::pg_start();
+    my $pool = CORE::join ' ', map { "$_=" . $c->{"vidstream_pg_connections{state=\"$_\"}"} }
+               qw(idle busy);
+    my $gone = $c->{'vidstream_pg_connections{state="connecting"}'}
+               + $c->{'vidstream_pg_connections{state="down"}'};
     my $failed = ($b->{'vidstream_pg_queries_total{result="unavailable"}'}
                   - $a->{'vidstream_pg_queries_total{result="unavailable"}'})
                  + ($b->{'vidstream_pg_queries_total{result="timeout"}'}
@@ -367,7 +383,8 @@ sub {
                  'vidstream_http_requests_total{action="get",status="5xx"}',
                  'vidstream_pg_queries_total{result="ok"}')
            . "failed queries $failed\nconnections lost "
-           . ($lost >= 1 ? 'some' : 'none') . "\n";
+           . ($lost >= 1 ? 'some' : 'none') . "\n"
+           . "pools while it is down: $pool connecting+down=$gone\n";
 }
 --- response_body
 status 503
@@ -375,6 +392,7 @@ vidstream_http_requests_total{action="get",status="5xx"} 1
 vidstream_pg_queries_total{result="ok"} 0
 failed queries 1
 connections lost some
+pools while it is down: idle=0 busy=0 connecting+down=4
 --- timeout: 30
 
 
