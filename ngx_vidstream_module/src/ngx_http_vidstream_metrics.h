@@ -62,7 +62,7 @@ typedef struct {
 
 /* the zone's counters; indices are the #defines above */
 typedef struct {
-    ngx_atomic_t    requests[NGX_HTTP_VIDSTREAM_METRICS_ACTIONS][4]; /* 2xx… */
+    ngx_atomic_t    requests[NGX_HTTP_VIDSTREAM_METRICS_ACTIONS][4]; /* 2xx-5xx */
     ngx_atomic_t    auth[16];
     ngx_atomic_t    jwks_fetches[2];          /* ok, error */
     ngx_atomic_t    token_cache[2];           /* hit, miss */
