@@ -36,6 +36,7 @@
 #include "ngx_http_vidstream_redis.h"
 #include "ngx_http_vidstream_idempotency.h"
 #include "ngx_http_vidstream_play.h"
+#include "ngx_http_vidstream_metrics.h"
 
 #include "vs_job.h"
 #include "vs_util.h"
@@ -614,6 +615,8 @@ ngx_http_vidstream_api_handler(ngx_http_request_t *r)
         return rc == NGX_DECLINED ? ctx->rc : rc;
     }
 
+    ngx_http_vidstream_metrics_action(r, ctx->action);
+
     amcf = ctx->amcf;
 
     if (ctx->action == NGX_HTTP_VIDSTREAM_CREATE) {
@@ -730,6 +733,8 @@ ngx_http_vidstream_healthz_handler(ngx_http_request_t *r)
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ngx_http_vidstream_metrics_action(r, ctx->action);
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         (void) ngx_http_vidstream_api_not_allowed(r, "GET, HEAD");

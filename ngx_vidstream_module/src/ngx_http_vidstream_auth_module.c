@@ -39,6 +39,7 @@
 #include "ngx_http_vidstream_jwt_cache.h"
 #include "ngx_http_vidstream_jwks.h"
 #include "ngx_http_vidstream_scope.h"
+#include "ngx_http_vidstream_metrics.h"
 
 #define NGX_HTTP_VIDSTREAM_TOKEN_ACCESS   0
 #define NGX_HTTP_VIDSTREAM_TOKEN_ID       1
@@ -370,9 +371,16 @@ ngx_http_vidstream_auth_authorize(ngx_http_request_t *r,
 
     rc = ngx_http_vidstream_scope_check(&ctx->payload, alcf->require_scopes,
                                         alcf->require_groups, &why);
-    if (rc != NGX_DECLINED) {
-        return rc == NGX_OK ? NGX_OK : NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (rc == NGX_OK) {
+        ngx_http_vidstream_metrics_auth(NGX_HTTP_VIDSTREAM_METRICS_AUTH_OK);
+        return NGX_OK;
     }
+
+    if (rc != NGX_DECLINED) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_vidstream_metrics_auth(NGX_HTTP_VIDSTREAM_METRICS_AUTH_SCOPE);
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "vidstream auth: access refused: %s", why);
@@ -462,6 +470,9 @@ again:
                       "vidstream auth: no signing keys loaded from \"%V\"",
                       &state->source->name);
 
+        ngx_http_vidstream_metrics_auth(
+                                      NGX_HTTP_VIDSTREAM_METRICS_AUTH_NO_KEYS);
+
         return ngx_http_vidstream_auth_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                             "unavailable",
                                             "signing keys unavailable");
@@ -503,11 +514,17 @@ again:
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "vidstream auth: token accepted from cache");
 
+            ngx_http_vidstream_metrics_token_cache(1);
+
             ctx->sub = entry.sub;
             ctx->payload = entry.payload;
             ctx->authenticated = 1;
             return NGX_OK;
         }
+    }
+
+    if (alcf->cache) {
+        ngx_http_vidstream_metrics_token_cache(0);
     }
 
     if (ngx_http_vidstream_jwt_parse(&jwt, (char *) token->data, token->len,
@@ -620,6 +637,8 @@ ngx_http_vidstream_auth_reject(ngx_http_request_t *r, const char *why)
     static const char  realm[] = "Bearer realm=\"vidstream\"";
     static const char  error[] = ", error=\"invalid_token\", "
                                  "error_description=\"";
+
+    ngx_http_vidstream_metrics_auth_rejected(why);
 
     if (why == NULL) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,

@@ -16,6 +16,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_vidstream_aws.h"
+#include "ngx_http_vidstream_metrics.h"
 
 
 static ngx_int_t ngx_http_vidstream_aws_post(ngx_http_request_t *sr,
@@ -153,6 +154,7 @@ ngx_http_vidstream_aws_call(ngx_http_request_t *r,
     call->finished = 0;
     call->timed_out = 0;
     call->status = 0;
+    call->started = ngx_http_vidstream_metrics_now();
     ngx_str_null(&call->response);
 
     if (ngx_http_vidstream_aws_state && ngx_http_vidstream_aws_state->timeout)
@@ -298,6 +300,12 @@ ngx_http_vidstream_aws_post(ngx_http_request_t *sr, void *data, ngx_int_t rc)
         call->status = NGX_HTTP_BAD_GATEWAY;
     }
 
+    ngx_http_vidstream_metrics_aws_call(call->creds_refresh
+                                        ? NGX_HTTP_VIDSTREAM_METRICS_CREDENTIALS
+                                        : call->service,
+                                        call->status, call->timed_out,
+                                        call->started);
+
     if (sr->out && sr->out->buf) {
         b = sr->out->buf;
         call->response.data = b->pos;
@@ -428,6 +436,9 @@ ngx_http_vidstream_aws_sign(ngx_http_request_t *r,
     req.payload = call->body.data;
     req.payload_len = call->body.len;
     req.now = ngx_time();
+
+    call->service = ngx_http_vidstream_metrics_aws_service(ep->service,
+                                                           ep->service_len);
 
     if (vs_sigv4_sign(ep, creds, &ngx_http_vidstream_aws_state->keys, &req,
                       sig)

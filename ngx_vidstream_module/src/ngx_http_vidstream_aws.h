@@ -59,6 +59,8 @@ typedef struct {
     /* private */
     ngx_http_request_t             *sr;
     ngx_event_t                     deadline;   /* vidstream_aws_timeout */
+    ngx_uint_t                      service;    /* for the metrics */
+    uint64_t                        started;
     unsigned                        finished:1;
     unsigned                        creds_refresh:1;
     unsigned                        timed_out:1;

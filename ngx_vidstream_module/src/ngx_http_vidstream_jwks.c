@@ -15,6 +15,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_vidstream_jwks.h"
+#include "ngx_http_vidstream_metrics.h"
 
 
 static ngx_int_t ngx_http_vidstream_jwks_fetch_done(ngx_http_request_t *r,
@@ -24,7 +25,7 @@ static void ngx_http_vidstream_jwks_wake(
 static void ngx_http_vidstream_jwks_states_cleanup(void *data);
 static void ngx_http_vidstream_jwks_skip_key(void *data, const char *kid,
     const char *why);
-static void ngx_http_vidstream_jwks_load(ngx_log_t *log,
+static ngx_int_t ngx_http_vidstream_jwks_load(ngx_log_t *log,
     ngx_http_vidstream_jwks_state_t *state, u_char *text, size_t len);
 
 
@@ -43,6 +44,7 @@ ngx_int_t
 ngx_http_vidstream_jwks_refetch(ngx_http_request_t *r,
     ngx_http_vidstream_jwks_waiter_t *w)
 {
+    ngx_int_t                           rc;
     ngx_str_t                           text, *args;
     ngx_list_t                          headers;
     ngx_uint_t                          i;
@@ -73,13 +75,14 @@ ngx_http_vidstream_jwks_refetch(ngx_http_request_t *r,
 
     if (source->type == NGX_HTTP_VIDSTREAM_JWKS_FILE) {
 
-        if (ngx_http_vidstream_jwks_read_file(r->connection->log, r->pool,
-                                              &source->name, &text)
-            == NGX_OK)
-        {
-            ngx_http_vidstream_jwks_load(r->connection->log, state,
-                                         text.data, text.len);
+        rc = ngx_http_vidstream_jwks_read_file(r->connection->log, r->pool,
+                                               &source->name, &text);
+        if (rc == NGX_OK) {
+            rc = ngx_http_vidstream_jwks_load(r->connection->log, state,
+                                              text.data, text.len);
         }
+
+        ngx_http_vidstream_metrics_jwks_fetch(rc == NGX_OK);
 
         return NGX_OK;
     }
@@ -171,7 +174,7 @@ ngx_http_vidstream_jwks_fetch_done(ngx_http_request_t *r, void *data,
 {
     ngx_http_vidstream_jwks_waiter_t  *w = data;
 
-    ngx_int_t                          status;
+    ngx_int_t                          status, loaded;
     ngx_buf_t                         *b;
     ngx_http_vidstream_jwks_state_t   *state;
 
@@ -188,10 +191,13 @@ ngx_http_vidstream_jwks_fetch_done(ngx_http_request_t *r, void *data,
              ? rc : (ngx_int_t) r->headers_out.status;
 
     if (rc == NGX_OK && status == NGX_HTTP_OK && b != NULL) {
-        ngx_http_vidstream_jwks_load(r->connection->log, state, b->pos,
-                                     b->last - b->pos);
+        loaded = ngx_http_vidstream_jwks_load(r->connection->log, state,
+                                              b->pos, b->last - b->pos);
+        ngx_http_vidstream_metrics_jwks_fetch(loaded == NGX_OK);
 
     } else {
+        ngx_http_vidstream_metrics_jwks_fetch(0);
+
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "vidstream auth: fetching JWKS from \"%V\" failed "
                       "(status %i), keeping the current keys",
@@ -320,7 +326,7 @@ ngx_http_vidstream_jwks_skip_key(void *data, const char *kid, const char *why)
 
 
 /* replaces state's keys with those of a JWKS text, unless it is invalid */
-static void
+static ngx_int_t
 ngx_http_vidstream_jwks_load(ngx_log_t *log,
     ngx_http_vidstream_jwks_state_t *state, u_char *text, size_t len)
 {
@@ -334,7 +340,7 @@ ngx_http_vidstream_jwks_load(ngx_log_t *log,
         ngx_log_error(NGX_LOG_ERR, log, 0,
                       "vidstream auth: invalid JWKS from \"%V\": %s, "
                       "keeping the current keys", &state->source->name, why);
-        return;
+        return NGX_ERROR;
     }
 
     ngx_log_error(NGX_LOG_INFO, log, 0,
@@ -345,6 +351,8 @@ ngx_http_vidstream_jwks_load(ngx_log_t *log,
 
     state->jwks = jwks;
     state->loaded = ngx_time();
+
+    return NGX_OK;
 }
 
 

@@ -32,6 +32,7 @@
 #include <netdb.h>
 
 #include "ngx_http_vidstream_pg.h"
+#include "ngx_http_vidstream_metrics.h"
 
 
 #define NGX_HTTP_VIDSTREAM_PG_DOWN        0
@@ -477,6 +478,7 @@ ngx_http_vidstream_pg_send(ngx_http_vidstream_pg_query_t *q)
     q->state = NGX_HTTP_VIDSTREAM_PG_Q_IDLE;
     q->slot = NULL;
     q->retried = 0;
+    q->started = ngx_http_vidstream_metrics_now();
 
     ngx_memzero(&q->timer, sizeof(ngx_event_t));
     q->timer.handler = ngx_http_vidstream_pg_query_timeout;
@@ -511,6 +513,8 @@ ngx_http_vidstream_pg_send(ngx_http_vidstream_pg_query_t *q)
         now = ngx_current_msec;
 
         if (now - pool->last_kick < NGX_HTTP_VIDSTREAM_PG_KICK_EVERY) {
+            ngx_http_vidstream_metrics_pg_query(
+                              NGX_HTTP_VIDSTREAM_PG_UNAVAILABLE, q->started);
             return NGX_DECLINED;
         }
 
@@ -530,6 +534,8 @@ ngx_http_vidstream_pg_send(ngx_http_vidstream_pg_query_t *q)
         }
 
         if (!ngx_http_vidstream_pg_alive(pool)) {
+            ngx_http_vidstream_metrics_pg_query(
+                              NGX_HTTP_VIDSTREAM_PG_UNAVAILABLE, q->started);
             return NGX_DECLINED;
         }
     }
@@ -550,6 +556,57 @@ ngx_http_vidstream_pg_cancel(ngx_http_vidstream_pg_query_t *q)
     }
 
     ngx_http_vidstream_pg_detach(q);
+}
+
+
+void
+ngx_http_vidstream_pg_stats(ngx_http_vidstream_pg_stats_t *st)
+{
+    ngx_uint_t                     i;
+    ngx_queue_t                   *qe;
+    ngx_http_vidstream_pg_conn_t  *pc;
+    ngx_http_vidstream_pg_pool_t  *pool;
+
+    ngx_memzero(st, sizeof(ngx_http_vidstream_pg_stats_t));
+
+    pool = ngx_http_vidstream_pg_pool;
+    if (pool == NULL) {
+        return;
+    }
+
+    for (i = 0; i < pool->conf->size; i++) {
+        pc = &pool->conns[i];
+
+        switch (pc->state) {
+
+        case NGX_HTTP_VIDSTREAM_PG_READY:
+            if (pc->inflight) {
+                st->busy++;
+
+            } else {
+                st->idle++;
+            }
+
+            break;
+
+        case NGX_HTTP_VIDSTREAM_PG_DOWN:
+            st->down++;
+            break;
+
+        default:
+            st->connecting++;
+            break;
+        }
+
+        st->in_flight += pc->inflight;
+    }
+
+    for (qe = ngx_queue_head(&pool->waiting);
+         qe != ngx_queue_sentinel(&pool->waiting);
+         qe = ngx_queue_next(qe))
+    {
+        st->waiting++;
+    }
 }
 
 
@@ -1272,6 +1329,8 @@ ngx_http_vidstream_pg_drop(ngx_http_vidstream_pg_conn_t *pc, const char *why,
                   "vidstream pg: connection to %V lost: %*s",
                   &pool->conf->display, len, why);
 
+    ngx_http_vidstream_metrics_pg_connection_error();
+
     while (pc->count) {
         slot = &pc->slots[pc->head];
         q = slot->query;
@@ -1384,6 +1443,8 @@ ngx_http_vidstream_pg_finish(ngx_http_vidstream_pg_query_t *q,
     if (q->timer.timer_set) {
         ngx_del_timer(&q->timer);
     }
+
+    ngx_http_vidstream_metrics_pg_query(status, q->started);
 
     q->handler(q, status, res);
 }

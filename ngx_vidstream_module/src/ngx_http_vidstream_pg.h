@@ -99,7 +99,19 @@ struct ngx_http_vidstream_pg_query_s {
     void                             *slot;      /* on a connection */
     ngx_uint_t                        state;
     ngx_uint_t                        retried;
+    uint64_t                          started;   /* for the metrics */
 };
+
+
+/* what a worker's pool is doing now (the metrics' gauges) */
+typedef struct {
+    ngx_uint_t                        idle;      /* ready, nothing in flight */
+    ngx_uint_t                        busy;      /* ready, queries in flight */
+    ngx_uint_t                        connecting; /* or preparing */
+    ngx_uint_t                        down;
+    ngx_uint_t                        in_flight;
+    ngx_uint_t                        waiting;
+} ngx_http_vidstream_pg_stats_t;
 
 
 /*
@@ -134,6 +146,9 @@ ngx_int_t ngx_http_vidstream_pg_send(ngx_http_vidstream_pg_query_t *q);
  * result.
  */
 void ngx_http_vidstream_pg_cancel(ngx_http_vidstream_pg_query_t *q);
+
+/* This worker's pool now: all zeros when it has none. */
+void ngx_http_vidstream_pg_stats(ngx_http_vidstream_pg_stats_t *st);
 
 
 #endif /* _NGX_HTTP_VIDSTREAM_PG_H_INCLUDED_ */

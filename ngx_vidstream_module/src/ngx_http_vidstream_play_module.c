@@ -46,6 +46,7 @@
 #include "ngx_http_vidstream.h"
 #include "ngx_http_vidstream_aws.h"
 #include "ngx_http_vidstream_play.h"
+#include "ngx_http_vidstream_metrics.h"
 
 #include "vs_playback.h"
 #include "vs_util.h"
@@ -262,6 +263,8 @@ ngx_http_vidstream_play_access(ngx_http_request_t *r)
 
         return NGX_OK;
     }
+
+    ngx_http_vidstream_metrics_action(r, NGX_HTTP_VIDSTREAM_METRICS_PLAY);
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         h = ngx_list_push(&r->headers_out.headers);
