@@ -145,11 +145,16 @@ is "every scrape (any worker) sees the same auth counters" "$same" 1
 # -- reload ---------------------------------------------------------------
 
 master=$(cat "$RUN_DIR/nginx/nginx.pid")
-old=$(ps -o pid= --ppid "$master" | sort | tr -d ' ' | tr '\n' ' ')
+# the worker processes (the cache manager and loader are children too)
+workers() {
+    ps -o pid=,args= --ppid "$master" | awk '/worker process/ {print $1}' \
+        | sort | tr '\n' ' '
+}
+old=$(workers)
 scrape "$run/c"
 kill -HUP "$master"
 for i in $(seq 1 100); do
-    now=$(ps -o pid= --ppid "$master" | sort | tr -d ' ' | tr '\n' ' ')
+    now=$(workers)
     n=$(echo "$now" | wc -w)
     overlap=0
     for p in $now; do case " $old " in *" $p "*) overlap=1 ;; esac; done
