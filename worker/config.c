@@ -2,7 +2,7 @@
  * Environment -> vs_config_t. Every variable the worker reads is here.
  */
 #include "config.h"
-#include "events.h"
+#include "vs_redis_url.h"
 #include "log.h"
 #include "vs_sigv4.h"
 
@@ -252,14 +252,16 @@ vs_config_load(vs_config_t *cfg, int need_aws, char *err, size_t err_size)
     cfg->bucket = vs_env("VIDSTREAM_BUCKET");
     cfg->redis_url = vs_env("VIDSTREAM_REDIS_URL");
     if (cfg->redis_url != NULL) {
-        vs_redis_url_t  u;
+        vs_redis_url_t   u;
+        const char      *why;
 
-        if (vs_redis_url_parse(cfg->redis_url, &u) != 0) {
-            snprintf(err, err_size, "VIDSTREAM_REDIS_URL is not "
-                     "redis://[[user]:password@]host[:port][/db]");
+        why = vs_redis_url_parse(cfg->redis_url, strlen(cfg->redis_url), &u);
+        vs_redis_url_clear(&u);
+        if (why != NULL) {
+            snprintf(err, err_size, "VIDSTREAM_REDIS_URL %s (it is "
+                     "redis://[[user]:password@]host[:port][/db])", why);
             return -1;
         }
-        memset(&u, 0, sizeof(u));
     }
 
     if (need_aws) {

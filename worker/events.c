@@ -6,6 +6,7 @@
 
 #include "db.h"
 #include "log.h"
+#include "vs_redis_url.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -14,70 +15,6 @@
 
 #define VS_EVENTS_TIMEOUT_MS   1000
 #define VS_EVENTS_RETRY_S      5
-
-
-int
-vs_redis_url_parse(const char *url, vs_redis_url_t *u)
-{
-    const char  *p, *q, *at, *end, *colon, *slash;
-    char        *e;
-    long         n;
-
-    memset(u, 0, sizeof(*u));
-    u->port = 6379;
-
-    if (strncmp(url, "redis://", 8) != 0) {
-        return -1;
-    }
-    p = url + 8;
-
-    slash = strchr(p, '/');
-    end = slash != NULL ? slash : p + strlen(p);
-
-    /* userinfo: the last '@' before the path */
-    at = NULL;
-    for (q = p; q < end; q++) {
-        if (*q == '@') {
-            at = q;
-        }
-    }
-    if (at != NULL) {
-        colon = memchr(p, ':', (size_t) (at - p));
-        if (colon != NULL) {
-            if ((size_t) (at - colon - 1) >= sizeof(u->password)) {
-                return -1;
-            }
-            memcpy(u->password, colon + 1, (size_t) (at - colon - 1));
-        }
-        p = at + 1;
-    }
-
-    colon = memchr(p, ':', (size_t) (end - p));
-    if (colon != NULL) {
-        n = strtol(colon + 1, &e, 10);
-        if (e != end || n < 1 || n > 65535) {
-            return -1;
-        }
-        u->port = (int) n;
-    } else {
-        colon = end;
-    }
-
-    if (colon == p || (size_t) (colon - p) >= sizeof(u->host)) {
-        return -1;
-    }
-    memcpy(u->host, p, (size_t) (colon - p));
-
-    if (slash != NULL && slash[1] != '\0') {
-        n = strtol(slash + 1, &e, 10);
-        if (*e != '\0' || n < 0 || n > 1000000) {
-            return -1;
-        }
-        u->db = (int) n;
-    }
-
-    return 0;
-}
 
 
 static void
@@ -125,7 +62,7 @@ vs_events_connect(vs_events_t *ev)
         return -1;
     }
 
-    if (vs_redis_url_parse(ev->url, &u) != 0) {
+    if (vs_redis_url_parse(ev->url, strlen(ev->url), &u) != NULL) {
         ev->url = NULL;     /* checked at startup: cannot happen */
         return -1;
     }
@@ -138,8 +75,12 @@ vs_events_connect(vs_events_t *ev)
     }
     redisSetTimeout(ev->redis, tv);
 
-    if ((u.password[0] != '\0'
-         && !vs_events_ok(redisCommand(ev->redis, "AUTH %s", u.password)))
+    if ((u.password[0] != '\0' && u.user[0] != '\0'
+         && !vs_events_ok(redisCommand(ev->redis, "AUTH %s %s", u.user,
+                                       u.password)))
+        || (u.password[0] != '\0' && u.user[0] == '\0'
+            && !vs_events_ok(redisCommand(ev->redis, "AUTH %s",
+                                          u.password)))
         || (u.db != 0
             && !vs_events_ok(redisCommand(ev->redis, "SELECT %d", u.db))))
     {
@@ -147,7 +88,7 @@ vs_events_connect(vs_events_t *ev)
         return -1;
     }
 
-    memset(u.password, 0, sizeof(u.password));
+    vs_redis_url_clear(&u);
 
     if (ev->failing) {
         vs_log(VS_LOG_INFO, NULL, "events", "Redis is back: publishing "

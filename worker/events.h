@@ -25,18 +25,6 @@ typedef struct {
     int            failing;     /* the failure is logged already */
 } vs_events_t;
 
-typedef struct {
-    char   host[256];
-    int    port;
-    int    db;
-    char   password[256];
-} vs_redis_url_t;
-
-/*
- * redis://[[user]:password@]host[:port][/db] -> u. 0, or -1 when it is
- * not such a URL (TLS rediss:// is not supported by hiredis 0.14).
- */
-int vs_redis_url_parse(const char *url, vs_redis_url_t *u);
 
 /*
  * Reads the video from PostgreSQL (db, a job's connection) and publishes

@@ -24,6 +24,8 @@
 
 #include "ngx_http_vidstream_redis.h"
 
+#include "vs_redis_url.h"
+
 
 /* the nginx side of a hiredis socket */
 typedef struct {
@@ -56,10 +58,10 @@ char *
 ngx_http_vidstream_redis_conf_set(ngx_conf_t *cf, ngx_str_t *args,
     ngx_uint_t nargs, ngx_http_vidstream_redis_conf_t *conf)
 {
-    u_char           *p, *last, *at, *colon, *host, *host_end, *s;
     size_t            len;
-    ngx_int_t         n;
     ngx_str_t         v, url;
+    const char       *why;
+    vs_redis_url_t    u;
     ngx_uint_t        i;
     ngx_msec_t        timeout;
     struct addrinfo   hints, *ai;
@@ -91,110 +93,38 @@ ngx_http_vidstream_redis_conf_set(ngx_conf_t *cf, ngx_str_t *args,
 
     url = args[0];
 
-    if (url.len < sizeof("redis://") - 1
-        || ngx_strncasecmp(url.data, (u_char *) "redis://", 8) != 0)
-    {
-        return "needs a redis://host[:port][/db] URL (no TLS)";
+    /* the one parser both binaries use (lib/vs_redis_url.c) */
+    why = vs_redis_url_parse((const char *) url.data, url.len, &u);
+    if (why != NULL) {
+        return (char *) why;
     }
 
-    p = url.data + 8;
-    last = url.data + url.len;
-
-    /* [user[:password]@] */
-
-    at = NULL;
-    for (s = p; s < last && *s != '/'; s++) {
-        if (*s == '@') {
-            at = s;
+    if (u.password[0] != '\0') {
+        conf->user.len = ngx_strlen(u.user);
+        conf->user.data = ngx_pnalloc(cf->pool, conf->user.len + 1);
+        conf->password.len = ngx_strlen(u.password);
+        conf->password.data = ngx_pnalloc(cf->pool,
+                                          conf->password.len + 1);
+        if (conf->user.data == NULL || conf->password.data == NULL) {
+            vs_redis_url_clear(&u);
+            return NGX_CONF_ERROR;
         }
+        ngx_memcpy(conf->user.data, u.user, conf->user.len + 1);
+        ngx_memcpy(conf->password.data, u.password, conf->password.len + 1);
     }
 
-    if (at) {
-        colon = ngx_strlchr(p, at, ':');
-
-        if (colon) {
-            conf->user.data = p;
-            conf->user.len = colon - p;
-
-            /* the password may be percent-encoded */
-            len = at - (colon + 1);
-            conf->password.data = ngx_pnalloc(cf->pool, len + 1);
-            if (conf->password.data == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            s = colon + 1;
-            host = conf->password.data;
-            ngx_unescape_uri(&host, &s, len, 0);
-            conf->password.len = host - conf->password.data;
-        }
-
-        p = at + 1;
-    }
-
-    /* host, [v6], :port */
-
-    if (p < last && *p == '[') {
-        host = p + 1;
-        host_end = ngx_strlchr(p, last, ']');
-        if (host_end == NULL) {
-            return "has an invalid IPv6 address";
-        }
-
-        p = host_end + 1;
-
-    } else {
-        host = p;
-        while (p < last && *p != ':' && *p != '/') {
-            p++;
-        }
-
-        host_end = p;
-    }
-
-    if (host_end == host || (size_t) (host_end - host) >= sizeof(name)) {
-        return "has no host";
-    }
-
-    if (p < last && *p == ':') {
-        s = ++p;
-        while (p < last && *p != '/') {
-            p++;
-        }
-
-        n = ngx_atoi(s, p - s);
-        if (n < 1 || n > 65535) {
-            return "has an invalid port";
-        }
-
-        conf->port = n;
-    }
-
-    if (p < last && *p == '/') {
-        p++;
-
-        if (p < last) {
-            n = ngx_atoi(p, last - p);
-            if (n == NGX_ERROR) {
-                return "has an invalid database number";
-            }
-
-            conf->db = n;
-            p = last;
-        }
-    }
-
-    if (p != last) {
-        return "has an invalid URL";
-    }
+    vs_redis_url_clear(&u);
+    conf->port = u.port;
+    conf->db = u.db;
 
     /*
      * resolve now, at configuration time (blocking is fine here): hiredis
      * would call getaddrinfo() when connecting, on the request path
      */
 
-    ngx_memcpy(name, host, host_end - host);
-    name[host_end - host] = '\0';
+    ngx_memcpy(name, u.host, sizeof(u.host) < sizeof(name)
+                             ? sizeof(u.host) : sizeof(name));
+    name[sizeof(name) - 1] = '\0';
 
     ngx_memzero(&hints, sizeof(struct addrinfo));
     hints.ai_family = AF_UNSPEC;
