@@ -43,6 +43,25 @@ async function sqsCall(target, body) {
     return JSON.parse(text || "{}");
 }
 
+// s3rver deletes the keys of one DeleteObjects at once, and each delete
+// removes the folders it emptied: two racing on one folder (an HLS
+// rendition's segments) fail with ENOENT or ENOTEMPTY and the whole request
+// answers 500, which S3 never does.  One delete at a time, and a folder
+// already gone is no error.
+function serializeDeletes(store) {
+    const del = store.deleteObject.bind(store);
+    let chain = Promise.resolve();
+    store.deleteObject = (bucket, key) => {
+        const run = chain.then(() => del(bucket, key).catch((err) => {
+            if (err.code !== "ENOENT" && err.code !== "ENOTEMPTY") {
+                throw err;
+            }
+        }));
+        chain = run.catch(() => {});
+        return run;
+    };
+}
+
 async function main() {
     if (kind === "s3") {
         const [dir, bucket] = rest;
@@ -52,6 +71,7 @@ async function main() {
             configureBuckets: [{ name: bucket }],
         });
         addMultipart(server, require);
+        serializeDeletes(server.store);
         await server.run();
         console.log(JSON.stringify({ s3: `http://127.0.0.1:${port}`, bucket }));
         process.on("SIGTERM", () => server.close().then(() => process.exit(0)));
