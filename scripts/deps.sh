@@ -17,6 +17,7 @@ debs=(
     libswscale-dev libswresample-dev ffmpeg
     postgresql postgresql-client redis-server
     nodejs npm
+    chromium
     python3-botocore
     wrk clang libclang-rt-14-dev valgrind
     libwww-perl liburi-perl libtext-diff-perl libtest-longstring-perl
