@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# The web app (CONTRACT.md section 9) in a real browser: a stack of its own
+# with nginx, a worker and HLS on; headless Debian chromium driven by
+# puppeteer-core (t/web/web-app.mjs) signs in with a pasted token, uploads a
+# generated 3 s clip, watches it go to done, plays the MP4 (and HLS where
+# the edge serves it), deletes it.  The multipart + resume path runs when the
+# edge answers a multipart upload above its threshold, else it is reported
+# as skipped.  Screenshots of each step stay in the run directory printed.
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+
+node_dir=${VIDSTREAM_NODE_DIR:-$TOP/.deps/node}
+chromium=${CHROMIUM:-/usr/bin/chromium}
+if [ ! -x "$chromium" ] || [ ! -d "$node_dir/node_modules/puppeteer-core" ] \
+        || [ ! -f "$node_dir/node_modules/hls.js/dist/hls.min.js" ]; then
+    flunk "chromium ($chromium), puppeteer-core and hls.js ($node_dir) are installed (make deps)"
+    finish
+fi
+
+run=$(mktemp -d /tmp/vidstream-web.XXXXXX)
+shots=$run/screenshots
+mkdir -p "$shots"
+# the stack's own Node packages and hls.js come from $node_dir too
+export RUN_DIR=$run/stack VIDSTREAM_NODE_DIR=$node_dir VIDSTREAM_HLS=1
+trap 'bash "$TOP/scripts/stack.sh" down >/dev/null 2>&1' EXIT
+
+clip=$run/clip.mp4
+ffmpeg -v error -y -f lavfi -i testsrc=duration=3:size=320x240:rate=25 \
+    -f lavfi -i sine=frequency=440:duration=3 -c:v libx264 -pix_fmt yuv420p \
+    -c:a aac -shortest "$clip" \
+    || { flunk "ffmpeg made a test clip"; finish; }
+
+if ! bash "$TOP/scripts/stack.sh" up >"$run/stack-up.log" 2>&1; then
+    flunk "the stack started"; sed 's/^/#   /' "$run/stack-up.log"; finish
+fi
+set -a
+# shellcheck disable=SC1091
+. "$RUN_DIR/stack.env"
+set +a
+token=$("$TOP/scripts/token" web-tester --env "$RUN_DIR/stack.env")
+
+# Does this edge answer multipart above its threshold (64 MiB by default)?
+big_size=$((72 * 1024 * 1024))
+probe=$(curl -s -X POST "$VIDSTREAM_URL/videos" -H "Authorization: Bearer $token" \
+    -d "{\"filename\":\"probe.bin\",\"content_type\":\"video/mp4\",\"size\":$big_size}")
+probe_id=$(sed -n 's/^{"id" *: *"\([0-9a-f-]*\)".*/\1/p' <<<"$probe")
+[ -n "$probe_id" ] && curl -s -o /dev/null -X DELETE "$VIDSTREAM_URL/videos/$probe_id" \
+    -H "Authorization: Bearer $token"
+big="" big_parts=0 big_why=""
+if grep -q '"method" *: *"multipart"' <<<"$probe"; then
+    big=$run/big-upload.mp4
+    head -c "$big_size" /dev/urandom > "$big"
+    big_parts=$(sed -n 's/.*"part_count" *: *\([0-9]*\).*/\1/p' <<<"$probe")
+else
+    big_why="POST /videos answers no multipart upload for $big_size bytes on this edge"
+fi
+
+echo "# screenshots: $shots"
+out=$(cd "$run" && VIDSTREAM_URL=$VIDSTREAM_URL AWS_ENDPOINT_URL_S3=$AWS_ENDPOINT_URL_S3 \
+      TOKEN=$token CLIP=$clip SHOTS=$shots NODE_DIR=$node_dir CHROMIUM=$chromium \
+      BIG=$big BIG_PARTS=$big_parts BIG_WHY=$big_why \
+      timeout 170 node "$TOP/t/web/web-app.mjs" 2>&1)
+rc=$?
+while IFS= read -r line; do
+    case $line in
+    "ok - "*) pass "${line#ok - }" ;;
+    "not ok - "*) flunk "${line#not ok - }" ;;
+    *) echo "$line" ;;
+    esac
+done <<<"$out"
+is "the browser test exits 0" "$rc" 0
+if [ $t_failed -gt 0 ]; then
+    echo "# nginx error log:"; tail -n 15 "$RUN_DIR/nginx/error.log" 2>/dev/null | sed 's/^/#   /'
+fi
+rm -f "$clip" "$big"
+finish
