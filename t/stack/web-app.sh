@@ -18,6 +18,7 @@ if [ ! -x "$chromium" ] || [ ! -d "$node_dir/node_modules/puppeteer-core" ] \
 fi
 
 run=$(mktemp -d /tmp/vidstream-web.XXXXXX)
+chmod 755 "$run"            # nginx's workers (nobody) reach the stack below
 shots=$run/screenshots
 mkdir -p "$shots"
 # the stack's own Node packages and hls.js come from $node_dir too
