@@ -88,6 +88,7 @@ async function startUpload(file) {
     if (!file) return;
     notice(null);
     $("upload").hidden = false;
+    delete $("upload").dataset.state;
     $("upload-name").textContent = file.name;
     $("upload-progress").max = Math.max(1, file.size);
     $("upload-progress").value = 0;
