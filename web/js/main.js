@@ -167,6 +167,7 @@ function initUpload() {
 async function main() {
     config = await loadConfig();
     list = new VideoList({ onPlay: (v) => player.play(v) });
+    list.onDeleted = (v) => { if (player.playing() === v.id) player.close(); };
     player.init();
     initUpload();
     setUnauthorizedHandler((err) => signOut(err.message));

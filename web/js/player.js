@@ -88,7 +88,7 @@ export async function play(video) {
         notice(`Could not play ${video.filename}: ${e.message}`);
         return;
     }
-    current = src;
+    current = { ...src, id: video.id };
     $("player-title").textContent = video.filename;
     $("player").dataset.via = src.via;
     const formats = [h("button", { type: "button", "data-format": "mp4",
@@ -103,6 +103,8 @@ export async function play(video) {
     $("player").scrollIntoView({ block: "nearest" });
     $("video").focus();
 }
+
+export function playing() { return current ? current.id : null; }
 
 export function close() {
     detach();
