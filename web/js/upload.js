@@ -149,23 +149,32 @@ export class Upload {
         let rec = recordFor(file);
         let state = null;
 
-        if (rec && rec.method === "multipart") {
+        if (rec) {
+            // where did the last attempt get to?
             this.onState("Checking what was already uploaded…");
+            let video = null;
             try {
-                state = await api("GET", `/videos/${rec.id}/upload`);
+                video = await api("GET", `/videos/${rec.id}`);
+            } catch (e) {
+                if (!(e instanceof ApiError) || e.status !== 404) throw e;
+            }
+            if (video && video.status !== "pending_upload") {
+                forget(rec.id);             // completed before the page went
+                return video;
+            }
+            if (video && rec.method === "multipart") {
+                try {
+                    state = await api("GET", `/videos/${rec.id}/upload`);
+                } catch (e) {
+                    if (!(e instanceof ApiError) || (e.status !== 404 && e.status !== 409)) throw e;
+                }
+            }
+            if (state) {
                 this.resumed = true;
                 this.recordId = rec.id;
-                api("GET", `/videos/${rec.id}`).then((v) => this.onVideo(v), () => {});
-            } catch (e) {
-                if (!(e instanceof ApiError) || (e.status !== 404 && e.status !== 409)) throw e;
-                // 409: no multipart upload pending any more (completed)
-                const video = e.status === 409
-                    ? await api("GET", `/videos/${rec.id}`).catch(() => null) : null;
-                if (video && video.status !== "pending_upload") {
-                    forget(rec.id);
-                    return video;
-                }
-                forget(rec.id);
+                this.onVideo(video);
+            } else if (!video) {
+                forget(rec.id);             // deleted meanwhile: start afresh
                 rec = null;
             }
         }
@@ -175,10 +184,11 @@ export class Upload {
             // URLs (within 24 h), so a single PUT cut short restarts there.
             const key = (rec && rec.key) || crypto.randomUUID();
             this.onState("Preparing…");
-            const created = await this.retry("The request", () => api("POST", "/videos", {
+            const create = () => api("POST", "/videos", {
                 body: { filename: file.name, content_type: contentType(file), size: file.size },
                 headers: { "Idempotency-Key": key },
-            }));
+            });
+            const created = await this.retry("The request", create);
             if (rec && rec.id !== created.id) {
                 // the old one is out of the key's 24 h; it would only linger
                 api("DELETE", `/videos/${rec.id}`).catch(() => {});
@@ -192,7 +202,7 @@ export class Upload {
             this.onVideo(video);
             this.onState("Uploading…");
             if (created.upload.method === "PUT") {
-                await this.single(created.upload);
+                await this.single(created.upload, async () => (await create()).upload);
             } else if (created.upload.method === "multipart") {
                 await this.parts(rec.id, created.upload, []);
             } else {
@@ -209,14 +219,23 @@ export class Upload {
         return video;
     }
 
-    async single(upload) {
+    // renew(): the same POST /videos again (same Idempotency-Key), for a
+    // fresh URL when the last one expired during a long outage
+    async single(upload, renew) {
         this.report(0);
-        await this.retry("The file", async (attempt) => {
-            let url = upload.url;
-            if (attempt > 0 && Date.parse(upload.expires_at) - Date.now() < 60000) {
-                throw new Error("The upload link expired: choose the file again to restart.");
+        let refused = 0;
+        await this.retry("The file", async () => {
+            if (Date.parse(upload.expires_at) - Date.now() < 60000) upload = await renew();
+            try {
+                await this.put(upload.url, this.file, upload.headers, (n) => this.report(n));
+            } catch (e) {
+                // 403 on a URL still valid: it will not get better
+                if (e instanceof PutError && e.status === 403 && ++refused > 1) {
+                    throw new Error("The storage refused the upload (403).");
+                }
+                if (e instanceof PutError && e.status === 403) upload = await renew();
+                throw e;
             }
-            await this.put(url, this.file, upload.headers, (n) => this.report(n));
         });
         this.report(this.file.size);
     }
