@@ -59,12 +59,14 @@ else
     mock=1 big_size=$((40 * 1024 * 1024))
 fi
 head -c "$big_size" /dev/urandom > "$big"
+mid=$run/mid-upload.mp4            # a single PUT slow enough to cut short
+head -c $((6 * 1024 * 1024)) /dev/urandom > "$mid"
 
 echo "# screenshots: $shots"
 out=$(cd "$run" && VIDSTREAM_URL=$VIDSTREAM_URL AWS_ENDPOINT_URL_S3=$AWS_ENDPOINT_URL_S3 \
       TOKEN=$token CLIP=$clip SHOTS=$shots NODE_DIR=$node_dir CHROMIUM=$chromium \
       BIG=$big BIG_SIZE=$big_size BIG_PARTS=$big_parts BIG_WHY=$big_why \
-      MOCK_MULTIPART=$mock \
+      MOCK_MULTIPART=$mock MID=$mid \
       timeout 170 node "$TOP/t/web/web-app.mjs" 2>&1)
 rc=$?
 while IFS= read -r line; do
@@ -78,5 +80,5 @@ is "the browser test exits 0" "$rc" 0
 if [ $t_failed -gt 0 ]; then
     echo "# nginx error log:"; tail -n 15 "$RUN_DIR/nginx/error.log" 2>/dev/null | sed 's/^/#   /'
 fi
-rm -f "$clip" "$big"
+rm -f "$clip" "$big" "$mid"
 finish

@@ -224,6 +224,38 @@ async function run() {
     }
     await page.click("#player-close");
 
+    // ---- a single PUT cut short by a reload starts again for the same file
+    {
+        const client = await page.createCDPSession();
+        await client.send("Network.emulateNetworkConditions", {
+            offline: false, latency: 20, downloadThroughput: 50e6, uploadThroughput: 2e6 });
+        await (await page.$("#file-input")).uploadFile(env.MID);
+        await page.waitForFunction(() => {
+            const p = document.getElementById("upload-progress");
+            return p.value / p.max > 0.3;
+        }, { timeout: 30000 });
+        await page.reload({ waitUntil: "load" });
+        await page.waitForSelector("#resumable li");
+        const offered = await page.$eval("#resumable li", (e) => e.textContent);
+        await (await page.$("#file-input")).uploadFile(env.MID);
+        await page.waitForSelector("#upload[data-state]", { timeout: 60000 });
+        await client.send("Network.emulateNetworkConditions", {
+            offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 });
+        await new Promise((r) => setTimeout(r, 500));       // the old video's DELETE
+        const after = await page.evaluate(() => ({
+            state: document.getElementById("upload").dataset.state,
+            rows: [...document.querySelectorAll("#videos .video-name")]
+                .filter((e) => e.textContent === "mid-upload.mp4").length,
+            left: JSON.parse(localStorage.getItem("vidstream.uploads") || "[]").length,
+        }));
+        ok(/mid-upload\.mp4.*choose it again to resume/.test(offered) && after.state === "done"
+           && after.rows === 1 && after.left === 0,
+           "a single PUT cut by a reload is offered again, and re-picking the file uploads it as one video",
+           JSON.stringify({ offered, ...after }));
+        await snap(page, "single-resumed");
+        await client.detach();
+    }
+
     // ---- multipart, resumed after a reload (§3.1)
     if (env.BIG && env.MOCK_MULTIPART) {
         skipped("a multipart upload through the edge", env.BIG_WHY);
@@ -242,11 +274,39 @@ async function run() {
     ok(gone.status === 404, "Delete (after a confirm) removes the video", gone.status);
     await snap(page, "deleted");
 
+    // ---- a phone-sized screen: nothing wider than it, every control named
+    await page.setViewport({ width: 375, height: 740, isMobile: true });
+    const layout = await page.evaluate(() => ({
+        overflow: document.documentElement.scrollWidth - window.innerWidth,
+        unnamed: [...document.querySelectorAll("button, input, textarea, progress")]
+            .filter((e) => e.offsetParent !== null || e.type === "file")
+            .filter((e) => !(e.getAttribute("aria-label") || e.labels?.length
+                             || e.getAttribute("aria-labelledby") || e.textContent.trim()))
+            .map((e) => e.outerHTML.slice(0, 80)),
+    }));
+    ok(layout.overflow <= 0, "on a phone-sized screen nothing is wider than the screen", layout.overflow);
+    ok(layout.unnamed.length === 0, "every button and form control has a name", layout.unnamed.join("\n"));
+    await snap(page, "phone");
+    await page.setViewport({ width: 1100, height: 900 });
+
     // ---- sign out
     await page.click("#sign-out");
     await page.waitForSelector("#sign-in:not([hidden])");
     ok(await page.evaluate(() => sessionStorage.getItem("vidstream.token") === null),
        "signing out forgets the token");
+
+    // ---- a token the edge refuses: back to signing in, with its reason
+    const forged = env.TOKEN.slice(0, -4) + (env.TOKEN.endsWith("AAAA") ? "BBBB" : "AAAA");
+    const mark = consoleErrors.length;
+    await page.$eval("#token-input", (e, t) => { e.value = t; }, forged);
+    await page.click("#token-form button[type=submit]");
+    await page.waitForFunction(() => !document.getElementById("sign-in").hidden
+                                     && /not accepted/.test(document.getElementById("notice").textContent));
+    ok(true, "a token the edge refuses brings back the sign-in, saying why");
+    // the 401 itself is the point here
+    consoleErrors.splice(mark).forEach((e) => {
+        if (!/status of 401/.test(e.text)) consoleErrors.push(e);
+    });
 }
 
 // §3.1 answered by this test for the page's calls about one video, as the
@@ -413,10 +473,13 @@ async function multipart(page, mock) {
            "S3 assembles the parts into the whole file", JSON.stringify(mock.completed));
     }
     // random bytes: the worker refuses them, and the page says why
-    const row = await page.waitForSelector("#videos li[data-status=failed] .video-error", { timeout: 60000 })
-        .catch(() => null);
-    ok(row && /not a video format|damaged/.test(await row.evaluate((e) => e.textContent)),
-       "a failed video's error_code is shown in plain words");
+    const words = await page.waitForFunction(() => {
+        const row = [...document.querySelectorAll("#videos li[data-status=failed]")]
+            .find((li) => li.querySelector(".video-name").textContent === "big-upload.mp4");
+        return row && row.querySelector(".video-error").textContent;
+    }, { timeout: 60000 }).then((h) => h.jsonValue(), () => null);
+    ok(/not a video format|damaged/.test(words || ""),
+       "a failed video's error_code is shown in plain words", words);
     await snap(page, "multipart-failed");
 }
 

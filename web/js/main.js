@@ -103,6 +103,7 @@ async function startUpload(file) {
             list.upsert(video);
             renderUnfinished();
         },
+        onDropped: (id) => list.remove(id),
         onProgress: ({ loaded, total, rate, eta }) => {
             $("upload-progress").value = loaded;
             const pct = total ? Math.floor((loaded * 100) / total) : 100;

@@ -72,11 +72,12 @@ class PutError extends Error {
 // queued for processing.
 export class Upload {
     constructor(file, { onProgress = () => {}, onState = () => {},
-                        onVideo = () => {} } = {}) {
+                        onVideo = () => {}, onDropped = () => {} } = {}) {
         this.file = file;
         this.onProgress = onProgress;
         this.onState = onState;
         this.onVideo = onVideo;         // the video being uploaded, once known
+        this.onDropped = onDropped;     // an earlier attempt's video, deleted
         this.recordId = null;
         this.xhrs = new Set();
         this.aborted = false;
@@ -190,9 +191,11 @@ export class Upload {
             });
             const created = await this.retry("The request", create);
             if (rec && rec.id !== created.id) {
-                // the old one is out of the key's 24 h; it would only linger
-                api("DELETE", `/videos/${rec.id}`).catch(() => {});
-                forget(rec.id);
+                // another video: the key's 24 h are over (or the edge keeps
+                // no keys); the old one would only linger
+                const old = rec.id;
+                api("DELETE", `/videos/${old}`).then(() => this.onDropped(old), () => {});
+                forget(old);
             }
             rec = { id: created.id, key, method: created.upload.method, name: file.name,
                     size: file.size, lastModified: file.lastModified, started: Date.now() };

@@ -48,8 +48,11 @@ export class VideoList {
             if (e.status !== 401) notice(`Could not load your videos: ${e.message}`);
             return false;
         }
+        // an upload this tab started meanwhile stays on top
+        const keep = reset ? [...this.uploading].map((id) => this.videos.get(id)).filter(Boolean) : [];
         if (reset) { this.videos.clear(); $("videos").replaceChildren(); }
         for (const v of page.items) this.upsert(v, false);
+        for (const v of keep) if (!this.videos.has(v.id)) this.upsert(v, true);
         this.cursor = page.next_cursor;
         $("more").hidden = !this.cursor;
         this.render();
