@@ -143,9 +143,16 @@ up() {
     wait_port "$s3_port" s3 "$run/pids/s3.pid"
     wait_port "$sqs_port" sqs "$run/pids/sqs.pid"
     # The web app PUTs uploads straight to S3 from the edge's origin.
+    local origin cors=""
+    for origin in "http://127.0.0.1:$nginx_port" "http://localhost:$nginx_port"; do
+        cors+="<AllowedOrigin>$origin</AllowedOrigin>"
+    done
+    cors="<CORSConfiguration><CORSRule>$cors<AllowedMethod>PUT</AllowedMethod>"
+    cors+="<AllowedHeader>content-type</AllowedHeader>"
+    cors+="<MaxAgeSeconds>3600</MaxAgeSeconds></CORSRule></CORSConfiguration>"
     curl -fsS -X PUT "http://127.0.0.1:$s3_port/$bucket?cors" \
-        --data-binary "<CORSConfiguration><CORSRule><AllowedOrigin>http://127.0.0.1:$nginx_port</AllowedOrigin><AllowedOrigin>http://localhost:$nginx_port</AllowedOrigin><AllowedMethod>PUT</AllowedMethod><AllowedHeader>content-type</AllowedHeader><MaxAgeSeconds>3600</MaxAgeSeconds></CORSRule></CORSConfiguration>" \
-        >/dev/null || { log "s3: setting the bucket's CORS failed"; return 1; }
+        --data-binary "$cors" >/dev/null \
+        || { log "s3: setting the bucket's CORS failed"; return 1; }
     local i queue_url="" dlq_url=""
     for i in $(seq 1 50); do
         queue_url=$(sed -n 's/.*"queue_url":"\([^"]*\)".*/\1/p' "$run/logs/sqs.log")

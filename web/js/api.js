@@ -84,3 +84,18 @@ export async function api(method, path, { body, headers } = {}) {
     }
     return data;
 }
+
+// DELETE /videos/<id>; gone already (404) is as good.  A 503 changed
+// nothing, so it is tried once more after a moment.
+export async function deleteVideo(id) {
+    for (let attempt = 0; ; attempt++) {
+        try {
+            await api("DELETE", `/videos/${id}`);
+            return;
+        } catch (e) {
+            if (e.status === 404) return;
+            if (e.status !== 503 || attempt > 0) throw e;
+            await new Promise((r) => setTimeout(r, 1000));
+        }
+    }
+}

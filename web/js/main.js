@@ -1,6 +1,6 @@
 // The page: sign in, upload, the list, the player.
 
-import { setToken as apiToken, setUnauthorizedHandler, api } from "./api.js";
+import { setToken as apiToken, setUnauthorizedHandler, deleteVideo } from "./api.js";
 import * as auth from "./auth.js";
 import * as pkce from "./pkce.js";
 import { $, h, notice, announce } from "./dom.js";
@@ -69,9 +69,10 @@ function renderUnfinished() {
         h("button", { type: "button", class: "danger", onclick: async () => {
             if (!window.confirm(`Discard the unfinished upload of “${r.name}”?`)) return;
             try {
-                await api("DELETE", `/videos/${r.id}`);
+                await deleteVideo(r.id);
             } catch (e) {
-                if (e.status !== 404) { notice(`Could not discard it: ${e.message}`); return; }
+                notice(`Could not discard it: ${e.message}`);
+                return;
             }
             forget(r.id);
             list.remove(r.id);

@@ -11,7 +11,7 @@
 // Idempotency-Key of its POST /videos, and the file's name, size and
 // modification time (a browser cannot reopen a file by itself).
 
-import { api, ApiError } from "./api.js";
+import { api, ApiError, deleteVideo } from "./api.js";
 
 const STORE = "vidstream.uploads";
 const PARALLEL = 4;                 // parts in flight at once
@@ -194,7 +194,7 @@ export class Upload {
                 // another video: the key's 24 h are over (or the edge keeps
                 // no keys); the old one would only linger
                 const old = rec.id;
-                api("DELETE", `/videos/${old}`).then(() => this.onDropped(old), () => {});
+                deleteVideo(old).then(() => this.onDropped(old), () => {});
                 forget(old);
             }
             rec = { id: created.id, key, method: created.upload.method, name: file.name,

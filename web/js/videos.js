@@ -1,7 +1,7 @@
 // "My videos": the list (GET /videos, newest first, paged with
 // next_cursor), kept live while anything is queued or processing.
 
-import { api } from "./api.js";
+import { api, deleteVideo } from "./api.js";
 import { $, h, notice, announce } from "./dom.js";
 import * as fmt from "./format.js";
 
@@ -168,20 +168,12 @@ export class VideoList {
     async delete(v) {
         if (!window.confirm(`Delete “${v.filename}”? This cannot be undone.`)) return;
         try {
-            try {
-                await api("DELETE", `/videos/${v.id}`);
-            } catch (e) {
-                // 503: nothing was changed; one more try after a moment
-                if (e.status !== 503) throw e;
-                await new Promise((r) => setTimeout(r, 1000));
-                await api("DELETE", `/videos/${v.id}`);
-            }
+            await deleteVideo(v.id);
             this.remove(v.id);
             announce(`${v.filename} deleted.`);
             this.onDeleted?.(v);
         } catch (e) {
-            if (e.status === 404) this.remove(v.id);
-            else notice(`Could not delete ${v.filename}: ${e.message}`);
+            notice(`Could not delete ${v.filename}: ${e.message}`);
         }
     }
 }
