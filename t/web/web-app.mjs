@@ -228,7 +228,7 @@ async function run() {
     {
         const client = await page.createCDPSession();
         await client.send("Network.emulateNetworkConditions", {
-            offline: false, latency: 20, downloadThroughput: 50e6, uploadThroughput: 2e6 });
+            offline: false, latency: 20, downloadThroughput: 50e6, uploadThroughput: 1e6 });
         await (await page.$("#file-input")).uploadFile(env.MID);
         await page.waitForFunction(() => {
             const p = document.getElementById("upload-progress");
