@@ -26,7 +26,7 @@ export async function challengeS256(verifier) {
 
 function origin(domain) {
     const d = String(domain).replace(/\/+$/, "");
-    return /^https:\/\//.test(d) ? d : `https://${d}`;
+    return /^https?:\/\//.test(d) ? d : `https://${d}`;
 }
 
 export function authorizeUrl(cfg, { state, challenge }) {
