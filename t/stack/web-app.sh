@@ -7,8 +7,10 @@
 # through a lost connection and a reload (resumed).  When the edge answers
 # no multipart upload above its threshold, that is reported as skipped and
 # the client runs against the test's mock of section 3.1 instead (the parts
-# still go to the local S3).  Screenshots of each step stay in the run
-# directory printed.
+# still go to the local S3).  Also: a single PUT cut by a reload, a refused
+# token, a phone-sized screen, and Cognito's hosted UI (authorization code +
+# PKCE) against a stand-in the test serves on another port.  Screenshots of
+# each step stay in the run directory printed.
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 
