@@ -17,6 +17,7 @@ debs=(
     libswscale-dev libswresample-dev ffmpeg
     postgresql postgresql-client redis-server
     nodejs npm
+    chromium
     python3-botocore
     wrk clang libclang-rt-14-dev valgrind
     libwww-perl liburi-perl libtext-diff-perl libtest-longstring-perl
@@ -112,7 +113,9 @@ if [ ! -f "$deps_dir/nginx-src/src/core/nginx.h" ]; then
 fi
 
 # Node packages (the local AWS emulators; fauxqs 1.9.2 is the last release
-# that runs on Node 20), project-local and exactly as scripts/node's lock file
+# that runs on Node 20; hls.js, which the edge serves to the web app;
+# puppeteer-core, which drives Debian's chromium in t/stack/web-app.sh and
+# downloads no browser), project-local and exactly as scripts/node's lock file
 # says: the registry's newest @aws-sdk releases name versions it does not
 # serve, so a fresh resolution can fail; the lock was resolved with
 # `npm install --before=2026-11-15 --omit-lockfile-registry-resolved`.

@@ -12,6 +12,8 @@
 #   RUN_DIR        where state lives (default .run)
 #   STACK_NGINX=0  do not start nginx      (the Test::Nginx suite runs its own)
 #   STACK_WORKER=0 do not start the worker (tests that read the queue)
+#   VIDSTREAM_NODE_DIR  the Node packages (default .deps/node): the local
+#                  AWS emulators, and hls.js that nginx serves to the web app
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -141,6 +143,17 @@ up() {
     echo $! > "$run/pids/sqs.pid"
     wait_port "$s3_port" s3 "$run/pids/s3.pid"
     wait_port "$sqs_port" sqs "$run/pids/sqs.pid"
+    # The web app PUTs uploads straight to S3 from the edge's origin.
+    local origin cors=""
+    for origin in "http://127.0.0.1:$nginx_port" "http://localhost:$nginx_port"; do
+        cors+="<AllowedOrigin>$origin</AllowedOrigin>"
+    done
+    cors="<CORSConfiguration><CORSRule>$cors<AllowedMethod>PUT</AllowedMethod>"
+    cors+="<AllowedHeader>content-type</AllowedHeader>"
+    cors+="<MaxAgeSeconds>3600</MaxAgeSeconds></CORSRule></CORSConfiguration>"
+    curl -fsS -X PUT "http://127.0.0.1:$s3_port/$bucket?cors" \
+        --data-binary "$cors" >/dev/null \
+        || { log "s3: setting the bucket's CORS failed"; return 1; }
     local i queue_url="" dlq_url=""
     for i in $(seq 1 50); do
         queue_url=$(sed -n 's/.*"queue_url":"\([^"]*\)".*/\1/p' "$run/logs/sqs.log")
@@ -207,7 +220,8 @@ start_nginx() {
         . "$run/stack.env"
         set +a
         export NGINX_PORT=$port NGINX_PREFIX="$run/nginx" \
-               VIDSTREAM_MODULE="$so" VIDSTREAM_TOP="$top"
+               VIDSTREAM_MODULE="$so" VIDSTREAM_TOP="$top" \
+               VIDSTREAM_NODE_DIR="${VIDSTREAM_NODE_DIR:-$top/.deps/node}"
         envsubst "$(grep -o '\${[A-Z0-9_]*}' "$top/nginx.conf.d/local.conf.in" \
                         | sort -u | tr '\n' ' ')" \
             < "$top/nginx.conf.d/local.conf.in" > "$run/nginx/nginx.conf"
