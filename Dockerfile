@@ -41,6 +41,18 @@ RUN make -j"$(nproc)" lib module worker \
     && strip build/vidstream-worker
 
 
+# ------------------------------------------------------------------ web ----
+# hls.js for the web app, from the project's lock file (no browser is
+# downloaded: puppeteer-core has no install script)
+FROM debian:bookworm AS web
+RUN apt-get update \
+    && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+        nodejs npm ca-certificates \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY scripts/node/package.json scripts/node/package-lock.json ./
+RUN npm ci --no-audit --no-fund --ignore-scripts
+
 # ----------------------------------------------------------------- edge ----
 FROM debian:bookworm-slim AS edge
 
@@ -50,12 +62,15 @@ FROM debian:bookworm-slim AS edge
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
         nginx ca-certificates gettext-base \
-        libjwt0 libjansson4 libhiredis0.14 libpq5 \
+        libjwt0 libjansson4 libhiredis0.14 libpq5 libxml2 \
     && rm -rf /var/lib/apt/lists/* \
     && rm -f /etc/nginx/sites-enabled/default
 
 COPY --from=build /src/build/ngx_http_vidstream_module.so /usr/lib/nginx/modules/
 COPY nginx.conf.d/ /etc/nginx/vidstream/
+# the web app (CONTRACT.md section 9) and the hls.js it serves
+COPY web/ /usr/share/vidstream/web/
+COPY --from=web /src/node_modules/hls.js/dist/hls.min.js /usr/share/vidstream/web/vendor/hls.min.js
 COPY config/docker/healthcheck-edge /usr/local/bin/vidstream-healthcheck
 COPY config/docker/edge-entrypoint /usr/local/bin/vidstream-edge-entrypoint
 
@@ -103,7 +118,7 @@ RUN apt-get update \
         ca-certificates \
         libavformat59 libavcodec59 libavfilter8 libavutil57 \
         libswscale6 libswresample4 \
-        libpq5 libcurl4 libjansson4 libhiredis0.14 libjwt0 libssl3 \
+        libpq5 libcurl4 libjansson4 libhiredis0.14 libjwt0 libssl3 libxml2 \
     && rm -rf /var/lib/apt/lists/*
 
 RUN useradd --system --uid 10001 --user-group --no-create-home \
