@@ -108,6 +108,15 @@ $(BUILD)/t/test_media_input: t/unit/test_media_input.c $(MEDIA_SRC) \
 	$(CC) $(VS_CFLAGS) -It/unit -Iworker -o $@ $< $(MEDIA_SRC) $(LIB_A) \
 	    $(VS_LIBS)
 
+# the ECS credentials fetch is the worker's, over its HTTP client
+CREDS_SRC   := worker/creds_fetch.c worker/http.c
+$(BUILD)/t/test_creds_ecs: t/unit/test_creds_ecs.c $(CREDS_SRC) \
+                           worker/creds_fetch.h worker/http.h \
+                           $(LIB_A) $(wildcard t/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(VS_CFLAGS) -It/unit -Iworker -o $@ $< $(CREDS_SRC) $(LIB_A) \
+	    $(VS_LIBS)
+
 $(BUILD)/bench/%: bench/%.c $(LIB_A)
 	@mkdir -p $(dir $@)
 	$(CC) $(VS_CFLAGS) -o $@ $< $(LIB_A) $(VS_LIBS)

@@ -1,7 +1,7 @@
 /*
  * AWS credentials and the pure parts of their providers (see vs_creds.h).
  * No network I/O here: the module fetches ECS credentials through nginx,
- * the worker through vs_creds_fetch.c.
+ * the worker through worker/creds_fetch.c.
  */
 #include "vs_creds.h"
 

@@ -22,7 +22,7 @@
  * non-blocking subrequest/upstream request using the host, port, path and
  * Authorization of a vs_aws_ecs_source_t, then hands the body to
  * vs_aws_provider_update(); the worker may call the blocking libcurl helper
- * vs_aws_provider_refresh() (vs_creds_fetch.c, which the module never links).
+ * vs_aws_provider_refresh() (worker/creds_fetch.h: the worker only).
  *
  * Every structure here is fixed-size and free of pointers, so it can be
  * copied with memcpy() and placed in nginx shared memory.  Strings are
@@ -218,21 +218,5 @@ int vs_aws_provider_should_refresh(vs_aws_provider_t *p, time_t now);
  */
 int vs_aws_provider_update(vs_aws_provider_t *p, const char *body,
     size_t body_len, char *err, size_t err_size);
-
-/*
- * Worker only (vs_creds_fetch.c, libcurl, BLOCKING): when a refresh is
- * due, GET the ECS endpoint and update.  Call it on its own (it decides, as
- * vs_aws_provider_should_refresh() would), or right after
- * vs_aws_provider_should_refresh() returned 1 (it then carries out the
- * refresh that call claimed).  Returns 0 when p holds usable credentials
- * afterwards (fresh or still-valid old ones), -1 otherwise (reason in
- * err).  timeout_ms bounds the whole fetch.
- */
-int vs_aws_provider_refresh(vs_aws_provider_t *p, time_t now,
-    long timeout_ms, char *err, size_t err_size);
-
-/* The blocking fetch itself: GET src, parse into creds.  0 or -1. */
-int vs_aws_ecs_fetch(const vs_aws_ecs_source_t *src, vs_aws_creds_t *creds,
-    long timeout_ms, char *err, size_t err_size);
 
 #endif

@@ -6,6 +6,8 @@
  */
 #include "aws.h"
 
+#include "creds_fetch.h"
+
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>

@@ -28,7 +28,10 @@ vs_http_write(char *data, size_t size, size_t n, void *opaque)
     size_t          len = size * n, cap;
     char           *p;
 
-    if (resp->body_len + len + 1 > VS_HTTP_MAX_RESPONSE) {
+    if (resp->body_len + len + 1
+        > (ctx->req->max_response ? ctx->req->max_response + 1
+                                  : VS_HTTP_MAX_RESPONSE))
+    {
         ctx->too_big = 1;
         return 0;
     }
@@ -158,8 +161,16 @@ vs_http_do(const vs_http_req_t *req, vs_http_resp_t *resp, char *err,
         || curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, req->method)
            != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L) != CURLE_OK
-        || curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L)
+        || curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                            req->connect_timeout_ms > 0
+                            ? req->connect_timeout_ms : 10000L)
            != CURLE_OK
+        /* nothing but HTTP(S), and no redirect, whatever the URL says */
+        || curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https")
+           != CURLE_OK
+        || curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK
+        || (req->no_proxy
+            && curl_easy_setopt(curl, CURLOPT_NOPROXY, "*") != CURLE_OK)
         || curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, req->timeout_ms)
            != CURLE_OK
         || curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, vs_http_write)

@@ -20,6 +20,9 @@ typedef struct {
                                           from upload_offset */
     int64_t              upload_offset;
     long                 timeout_ms;   /* whole request; 0: none */
+    long                 connect_timeout_ms;  /* 0: 10 s */
+    size_t               max_response; /* body bytes at most; 0: 8 MiB */
+    int                  no_proxy;     /* 1: never through a proxy */
     volatile int        *stop;         /* non-zero aborts; may be NULL */
 } vs_http_req_t;
 

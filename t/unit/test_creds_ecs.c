@@ -8,6 +8,7 @@
  */
 #include "vs_test.h"
 #include "vs_creds.h"
+#include "creds_fetch.h"
 
 #include <libgen.h>
 #include <signal.h>
@@ -305,7 +306,7 @@ main(void)
     memset(&c, 0, sizeof(c));
     respond("BIG");
     CHECK(vs_aws_ecs_fetch(&src, &c, 2000, err, sizeof(err)) == -1);
-    CHECK(strstr(err, "too long") != NULL);
+    CHECK(strstr(err, "too large") != NULL);
     CHECK(c.access_key_id_len == 0);
 
     /* a closed port */
