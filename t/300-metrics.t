@@ -164,6 +164,8 @@ promtool ok
 help each
 vidstream_http_requests_total counter
 vidstream_auth_results_total counter
+vidstream_play_sent_bytes_total counter
+vidstream_play_responses_total counter
 vidstream_token_cache_lookups_total counter
 vidstream_jwks_fetches_total counter
 vidstream_pg_queries_total counter

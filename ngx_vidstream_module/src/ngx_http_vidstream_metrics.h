@@ -60,6 +60,14 @@ typedef struct {
 } ngx_http_vidstream_metrics_hist_t;
 
 
+/*
+ * /play answers by the edge cache's status of their first slice: none (no
+ * upstream: refused, or an error page), then nginx's NGX_HTTP_CACHE_MISS
+ * (1) … NGX_HTTP_CACHE_SCARCE (8)
+ */
+#define NGX_HTTP_VIDSTREAM_METRICS_CACHE      9
+
+
 /* the zone's counters; indices are the #defines above */
 typedef struct {
     ngx_atomic_t    requests[NGX_HTTP_VIDSTREAM_METRICS_ACTIONS][4]; /* 2xx-5xx */
@@ -72,6 +80,8 @@ typedef struct {
     ngx_atomic_t    aws_calls[NGX_HTTP_VIDSTREAM_METRICS_SERVICES][3];
     ngx_http_vidstream_metrics_hist_t
                     aws_latency[NGX_HTTP_VIDSTREAM_METRICS_SERVICES];
+    ngx_atomic_t    play_bytes;               /* bodies sent by /play */
+    ngx_atomic_t    play_cache[NGX_HTTP_VIDSTREAM_METRICS_CACHE];
 } ngx_http_vidstream_metrics_counters_t;
 
 

@@ -177,6 +177,13 @@ static ngx_connection_t                      ngx_http_vidstream_metrics_dummy;
 static u_char  ngx_http_vidstream_metrics_tags[
                    NGX_HTTP_VIDSTREAM_METRICS_ACTIONS];
 
+/* $upstream_cache_status's words, in nginx's order, after "none" */
+static const char  *ngx_http_vidstream_metrics_cache_names[] = {
+    "none", "miss", "bypass", "expired", "stale", "updating", "revalidated",
+    "hit", "scarce"
+};
+
+
 static const char  *ngx_http_vidstream_metrics_action_names[] = {
     "other", "list", "create", "get", "delete", "complete", "download",
     "healthz", "playback", "play"
@@ -449,7 +456,7 @@ static ngx_int_t
 ngx_http_vidstream_metrics_log_handler(ngx_http_request_t *r)
 {
     u_char                                 *tag;
-    ngx_uint_t                              action, status;
+    ngx_uint_t                              action, status, cache;
     ngx_http_vidstream_metrics_counters_t  *m;
 
     m = ngx_http_vidstream_metrics_counters;
@@ -471,6 +478,25 @@ ngx_http_vidstream_metrics_log_handler(ngx_http_request_t *r)
     }
 
     (void) ngx_atomic_fetch_add(&m->requests[action][status / 100 - 2], 1);
+
+    if (action == NGX_HTTP_VIDSTREAM_METRICS_PLAY) {
+        /* c->sent is this request's: nginx resets it for keepalive */
+        if (r->connection->sent > (off_t) r->header_size) {
+            (void) ngx_atomic_fetch_add(&m->play_bytes,
+                       (ngx_atomic_int_t) (r->connection->sent
+                                           - r->header_size));
+        }
+
+        cache = 0;
+#if (NGX_HTTP_CACHE)
+        if (r->upstream && r->upstream->cache_status > 0
+            && r->upstream->cache_status < NGX_HTTP_VIDSTREAM_METRICS_CACHE)
+        {
+            cache = r->upstream->cache_status;
+        }
+#endif
+        (void) ngx_atomic_fetch_add(&m->play_cache[cache], 1);
+    }
 
     return NGX_OK;
 }
@@ -515,6 +541,24 @@ ngx_http_vidstream_metrics_render(u_char *p, u_char *last,
                          "vidstream_auth_results_total{result=\"%s\"} %uA\n",
                          ngx_http_vidstream_metrics_auth_names[i],
                          m->auth[i]);
+    }
+
+    p = ngx_http_vidstream_metrics_head(p, last,
+            "vidstream_play_sent_bytes_total", "counter",
+            "Body bytes /play sent to players.");
+    p = ngx_slprintf(p, last, "vidstream_play_sent_bytes_total %uA\n",
+                     m->play_bytes);
+
+    p = ngx_http_vidstream_metrics_head(p, last,
+            "vidstream_play_responses_total", "counter",
+            "/play answers by the edge cache's status of their first slice "
+            "(none: no cache lookup, refused or an error page).");
+
+    for (i = 0; i < NGX_HTTP_VIDSTREAM_METRICS_CACHE; i++) {
+        p = ngx_slprintf(p, last,
+                         "vidstream_play_responses_total{cache=\"%s\"} "
+                         "%uA\n", ngx_http_vidstream_metrics_cache_names[i],
+                         m->play_cache[i]);
     }
 
     p = ngx_http_vidstream_metrics_head(p, last,

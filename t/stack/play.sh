@@ -107,12 +107,27 @@ is "playback: a queued video is 409" \
  409'
 
 # --- /play ------------------------------------------------------------------------
+# the edge's playback counters (CONTRACT.md section 8: /metrics)
+pm() {  # pm METRIC_LINE_PREFIX: its value, 0 when absent
+    curl -s "$U/metrics" | awk -v k="$1" 'index($0, k) == 1 {print $2; f=1}
+                                          END {if (!f) print 0}'
+}
+bytes0=$(pm "vidstream_play_sent_bytes_total ")
+miss0=$(pm 'vidstream_play_responses_total{cache="miss"}')
+hit0=$(pm 'vidstream_play_responses_total{cache="hit"}')
 curl -s -D "$run/h1" -o "$run/got.mp4" "$U$mp4"
 check "play: the MP4 is byte for byte the object" cmp -s "$run/got.mp4" "$run/video.mp4"
 check "play: 200 video/mp4, Cache-Control: private" bash -c \
     'grep -q "^HTTP/1.1 200" "$1" && grep -qi "^Content-Type: video/mp4" "$1" && grep -qi "^Cache-Control: private" "$1"' _ "$run/h1"
 check "play: no x-amz-* header reaches the client" bash -c '! grep -qi "^x-amz-" "$1"' _ "$run/h1"
 
+is "metrics: the MP4's bytes counted as sent by /play" \
+    "$(($(pm "vidstream_play_sent_bytes_total ") - bytes0))" "$size"
+is "metrics: its first slice was a cache miss" \
+    "$(($(pm 'vidstream_play_responses_total{cache="miss"}') - miss0))" 1
+curl -s -o /dev/null "$U$mp4"
+is "metrics: the same file again is a cache hit" \
+    "$(($(pm 'vidstream_play_responses_total{cache="hit"}') - hit0))" 1
 curl -s -D "$run/h2" -o "$run/part" -H 'Range: bytes=1000000-1100000' "$U$mp4"
 check "play: a Range across slices is 206 with the right bytes" bash -c \
     'grep -q "^HTTP/1.1 206" "$1" && cmp -s "$2" <(tail -c +1000001 "$3" | head -c 100001)' \
