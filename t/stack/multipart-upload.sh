@@ -15,7 +15,9 @@ run=$(mktemp -d /tmp/vidstream-multipart.XXXXXX)
 export RUN_DIR=$run/stack
 trap 'bash "$TOP/scripts/stack.sh" down >/dev/null 2>&1; rm -rf "$run"' EXIT
 
-bash "$TOP/scripts/stack.sh" up >"$run/up.log" 2>&1 \
+# the worker's reconciler passes every 2 s (the abandoned upload below)
+VIDSTREAM_RECONCILE_INTERVAL=2 bash "$TOP/scripts/stack.sh" up \
+    >"$run/up.log" 2>&1 \
     || { sed 's/^/#   /' "$run/up.log"; flunk "stack up"; finish; }
 set -a; . "$RUN_DIR/stack.env"; set +a
 export VIDSTREAM_STACK_ENV=$RUN_DIR/stack.env
@@ -144,14 +146,32 @@ st=$(api "$ta" POST /videos "{\"filename\":\"gone.mp4\",\"content_type\":\"video
 gid=$(body -r .id)
 gurl=$(body -r '.upload.parts[0].url')
 is "PUT a part of the upload to delete" "$(put_part "$gurl" "$run/part1")" 200
-uploads() {
+uploads() {  # uploads ID: how many S3 lists for the video's key
     curl -s "$AWS_ENDPOINT_URL_S3/$VIDSTREAM_BUCKET?uploads" \
-        | grep -c "input/$alice/$gid/source"
+        | grep -c "input/$alice/$1/source"
 }
-is "ListMultipartUploads has it" "$(uploads)" 1
+is "ListMultipartUploads has it" "$(uploads "$gid")" 1
 is "DELETE: 204" "$(api "$ta" DELETE "/videos/$gid")" 204
-is "ListMultipartUploads no longer has it" "$(uploads)" 0
+is "ListMultipartUploads no longer has it" "$(uploads "$gid")" 0
 is "the row is gone" "$(sql "SELECT count(*) FROM videos WHERE id = '$gid'")" 0
+
+# --- the reconciler aborts an abandoned one (past the pending lifetime)
+st=$(api "$ta" POST /videos "{\"filename\":\"old.mp4\",\"content_type\":\"video/mp4\",\"size\":$size,\"upload\":\"multipart\"}")
+oid=$(body -r .id)
+is "PUT a part of the upload to abandon" \
+   "$(put_part "$(body -r '.upload.parts[0].url')" "$run/part1")" 200
+is "ListMultipartUploads has the abandoned one" "$(uploads "$oid")" 1
+# 8 days old (the trigger that touches updated_at is off for this session)
+sql "SET session_replication_role = replica;
+     UPDATE videos SET updated_at = now() - interval '8 days'
+     WHERE id = '$oid'" >/dev/null
+for _ in $(seq 60); do
+    [ "$(sql "SELECT count(*) FROM videos WHERE id = '$oid'")" = 0 ] && break
+    sleep 0.5
+done
+is "the reconciler removed the abandoned row" \
+   "$(sql "SELECT count(*) FROM videos WHERE id = '$oid'")" 0
+is "and aborted its upload" "$(uploads "$oid")" 0
 
 # --- scripts/upload: killed halfway, run again, only the missing parts
 dd if=/dev/urandom of="$run/pad" bs=1M count=20 status=none
