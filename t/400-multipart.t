@@ -41,6 +41,7 @@ sub video {
 
 our $mp = video('not-an-s3-upload');
 our $single = video(undef);
+our $gone = video('aborted-upload');
 
 # "method part_size part_count inline-parts" of a create's answer
 sub upload_plan {
@@ -294,3 +295,20 @@ $::a
 [405, 405]
 --- response_headers eval
 ["Allow: GET, HEAD", "Allow: GET, HEAD"]
+
+
+
+=== TEST 17: complete when S3 has neither the upload nor an object: 409
+--- more_headers eval
+$::a
+--- request eval
+"POST /videos/$::gone/complete"
+--- error_code: 409
+--- response_body_filters eval
+sub { $_[0] . ApiTest::psql("SELECT status FROM videos WHERE id = '$::gone'")
+      . "\n" }
+--- response_body
+{"error":"conflict","message":"the upload was aborted or has expired: delete the video and upload it again"}
+pending_upload
+--- error_log
+no object was made of it

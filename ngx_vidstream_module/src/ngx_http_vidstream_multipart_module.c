@@ -21,9 +21,9 @@
  * multipart uploads removes it; the create answered 503 and its retry
  * (under the same Idempotency-Key, or not) creates another.  A failure
  * between CompleteMultipartUpload and the UPDATE that records it is found
- * again by the next complete: ListParts then says NoSuchUpload, which is
- * taken as completed (the worker fails the video with input_missing
- * should the object not be there after all).
+ * again by the next complete: ListParts then says NoSuchUpload and the
+ * object is there (HeadObject), so the upload was completed; with no
+ * object either, the upload was aborted (S3's lifecycle rule): 409.
  */
 
 #include <ngx_config.h>
@@ -77,6 +77,7 @@ typedef enum {
     NGX_HTTP_VIDSTREAM_MP_LIST,           /* ListParts, page after page */
     NGX_HTTP_VIDSTREAM_MP_COMPLETE_S3,    /* CompleteMultipartUpload */
     NGX_HTTP_VIDSTREAM_MP_COMPLETE_SAVE,  /* vs_mp_completed */
+    NGX_HTTP_VIDSTREAM_MP_HEAD_S3,        /* HeadObject: NoSuchUpload, why */
     NGX_HTTP_VIDSTREAM_MP_ABORT_S3        /* AbortMultipartUpload */
 } ngx_http_vidstream_mp_step_e;
 
@@ -924,13 +925,20 @@ ngx_http_vidstream_mp_s3(ngx_http_vidstream_mp_ctx_t *ctx)
         call->timeout = ctx->mcf->complete_timeout;
         break;
 
+    case NGX_HTTP_VIDSTREAM_MP_HEAD_S3:
+        call->method = NGX_HTTP_HEAD;
+        ngx_str_set(&call->method_name, "HEAD");
+        break;
+
     default: /* NGX_HTTP_VIDSTREAM_MP_ABORT_S3 */
         call->method = NGX_HTTP_DELETE;
         ngx_str_set(&call->method_name, "DELETE");
         break;
     }
 
-    if (ctx->step != NGX_HTTP_VIDSTREAM_MP_CREATE_S3) {
+    if (ctx->step != NGX_HTTP_VIDSTREAM_MP_CREATE_S3
+        && ctx->step != NGX_HTTP_VIDSTREAM_MP_HEAD_S3)
+    {
         query[nquery].name = "uploadId";
         query[nquery].name_len = sizeof("uploadId") - 1;
         query[nquery].value = (char *) ctx->upload_id.data;
@@ -1062,6 +1070,19 @@ ngx_http_vidstream_mp_s3_result(ngx_http_vidstream_mp_ctx_t *ctx)
 
     ngx_memzero(&err, sizeof(vs_s3xml_error_t));
 
+    if (ctx->step == NGX_HTTP_VIDSTREAM_MP_HEAD_S3
+        && call->status == NGX_HTTP_NOT_FOUND)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "vidstream multipart: the upload of %V is gone and "
+                      "no object was made of it", &ctx->key);
+
+        return ngx_http_vidstream_send_error(r, NGX_HTTP_CONFLICT, "conflict",
+                                             "the upload was aborted or has "
+                                             "expired: delete the video and "
+                                             "upload it again");
+    }
+
     if (call->status != NGX_HTTP_OK && call->status != NGX_HTTP_NO_CONTENT) {
         (void) vs_s3xml_error((char *) res->data, res->len, &err);
 
@@ -1078,10 +1099,11 @@ ngx_http_vidstream_mp_s3_result(ngx_http_vidstream_mp_ctx_t *ctx)
             case NGX_HTTP_VIDSTREAM_MP_COMPLETE_S3:
                 if (ctx->flow == NGX_HTTP_VIDSTREAM_MP_FOR_COMPLETE) {
                     /*
-                     * a complete whose answer was lost (or a concurrent
-                     * one) completed it: record that and queue the video
+                     * completed by a complete whose answer was lost (or a
+                     * concurrent one) when the object is there
                      */
-                    goto completed;
+                    ctx->step = NGX_HTTP_VIDSTREAM_MP_HEAD_S3;
+                    return ngx_http_vidstream_mp_s3(ctx);
                 }
 
                 return ngx_http_vidstream_mp_conflict(r);
@@ -1141,6 +1163,9 @@ ngx_http_vidstream_mp_s3_result(ngx_http_vidstream_mp_ctx_t *ctx)
             goto invalid;
         }
 
+        goto completed;
+
+    case NGX_HTTP_VIDSTREAM_MP_HEAD_S3:
         goto completed;
 
     default: /* NGX_HTTP_VIDSTREAM_MP_ABORT_S3 */
