@@ -141,5 +141,6 @@ VIDSTREAM_UPLOAD_STATE_DIR=$dir/state "$top/scripts/upload" "$big" \
 m1=$(date +%s.%N)
 multi_s=$(awk -v a="$m0" -v b="$m1" 'BEGIN { print b - a }')
 parts=$(grep -c '^part ' "$dir/upload.out")
+complete_ms=$(sed -n 's/.*complete took \([0-9]*\) ms.*/\1/p' "$dir/upload.out")
 
-echo "upload of $upload_mb MiB: curl -T to a presigned PUT ${single_s}s ($(rate "$size" "$single_s")); scripts/upload --parallel 4, $parts parts, create to complete ${multi_s}s ($(rate "$size" "$multi_s")); ratio $(awk -v a="$single_s" -v b="$multi_s" 'BEGIN { printf "%.2f", a / b }')"
+echo "upload of $upload_mb MiB: curl -T to a presigned PUT ${single_s}s ($(rate "$size" "$single_s")); scripts/upload --parallel 4, $parts parts, create to complete ${multi_s}s ($(rate "$size" "$multi_s"), of which CompleteMultipartUpload ${complete_ms} ms); ratio $(awk -v a="$single_s" -v b="$multi_s" 'BEGIN { printf "%.2f", a / b }')"

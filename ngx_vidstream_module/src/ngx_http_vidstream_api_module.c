@@ -57,7 +57,7 @@
 #define NGX_HTTP_VIDSTREAM_DOWNLOAD  6
 #define NGX_HTTP_VIDSTREAM_HEALTHZ   7
 #define NGX_HTTP_VIDSTREAM_PLAYBACK  8    /* the download row, then play */
-#define NGX_HTTP_VIDSTREAM_UPLOAD    10   /* …/upload*: the multipart module */
+#define NGX_HTTP_VIDSTREAM_UPLOAD    10   /* /upload*: the multipart module */
 
 #define NGX_HTTP_VIDSTREAM_VARIANT_MP4        0
 #define NGX_HTTP_VIDSTREAM_VARIANT_THUMBNAIL  1

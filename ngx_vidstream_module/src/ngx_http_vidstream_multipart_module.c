@@ -403,9 +403,9 @@ ngx_http_vidstream_multipart_created(ngx_http_request_t *r, ngx_str_t *sub,
         /* the same upload as the first answer's, once it has one */
         ctx->step = NGX_HTTP_VIDSTREAM_MP_ROW;
         rc = ngx_http_vidstream_mp_query(ctx, NGX_HTTP_VIDSTREAM_MP_STMT_ROW,
-                                         2, ctx->id,
-                                         (size_t) NGX_HTTP_VIDSTREAM_MP_UUID_LEN,
-                                         ctx->sub.data, ctx->sub.len);
+                                    2, ctx->id,
+                                    (size_t) NGX_HTTP_VIDSTREAM_MP_UUID_LEN,
+                                    ctx->sub.data, ctx->sub.len);
         return rc == NGX_OK ? NGX_DONE : rc;
     }
 
