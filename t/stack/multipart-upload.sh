@@ -5,7 +5,7 @@
 # /upload shows what S3 holds; complete names the missing part, then a
 # wrong-sized one; a CompleteMultipartUpload answered 200 with <Error> is
 # a 503 that changes nothing; then complete queues it and the worker makes
-# it done.  Another user gets 404 on every multipart route; DELETE aborts
+# it done.  1,001 parts are read over three ListParts pages.  Another user gets 404 on every multipart route; DELETE aborts
 # the upload (gone from ListMultipartUploads); scripts/upload killed
 # halfway and run again sends only the missing parts, then waits for done.
 set -uo pipefail
@@ -141,6 +141,35 @@ wait_done() {  # wait_done ID TOKEN: the final status (120 s at most)
 }
 is "the worker makes it done" "$(wait_done "$id" "$ta")" done
 
+# --- ListParts pages (500 parts each): 1,001 one-byte parts
+st=$(api "$ta" POST /videos "{\"filename\":\"many.bin\",\"content_type\":\"application/octet-stream\",\"size\":$((1000 * mib + 1)),\"upload\":\"multipart\"}")
+pid_=$(body -r .id)
+is "1,001 parts: planned" "$(body '[.upload.part_size, .upload.part_count]')" \
+   "[$mib,1001]"
+printf x > "$run/one"
+: > "$run/curl.cfg"
+for first in 1 1001; do
+    api "$ta" GET "/videos/$pid_/upload/parts?first=$first&count=1000" \
+        >/dev/null
+    jq -r --arg f "$run/one" \
+        '.parts[] | "url = \"\(.url)\"\nupload-file = \"\($f)\"\noutput = \"/dev/null\""' \
+        "$run/body" >> "$run/curl.cfg"
+done
+is "1,001 parts: 1,001 URLs" "$(grep -c '^url' "$run/curl.cfg")" 1001
+curl -s -Z --parallel-max 16 -K "$run/curl.cfg" -w '%{http_code}\n' \
+    > "$run/codes" 2>/dev/null
+is "1,001 parts: all PUT" "$(sort -u "$run/codes" | tr '\n' ' ')" "200 "
+st=$(api "$ta" GET "/videos/$pid_/upload")
+is "1,001 parts: GET /upload lists them all over 3 pages" \
+   "$st $(body '[(.uploaded | length), .uploaded[0].part_number, .uploaded[1000].part_number, .uploaded_bytes]')" \
+   "200 [1001,1,1001,1]"
+st=$(api "$ta" POST "/videos/$pid_/complete")
+is "1,001 parts: complete names the first 100 of the 1,000 too small" \
+   "$st $(body '[.error, .missing, (.wrong_size | length), .wrong_size[0], .wrong_size[99]]')" \
+   '400 ["upload_incomplete",[],100,1,100]'
+check "1,001 parts: the message counts them all" \
+    grep -q '0 part(s) missing and 1000 of the wrong size' "$run/body"
+
 # --- DELETE aborts an unfinished upload
 st=$(api "$ta" POST /videos "{\"filename\":\"gone.mp4\",\"content_type\":\"video/mp4\",\"size\":$size,\"upload\":\"multipart\"}")
 gid=$(body -r .id)
@@ -181,8 +210,9 @@ cat "$run/pad" >> "$run/resume.mp4"
 export VIDSTREAM_UPLOAD_STATE_DIR=$run/state
 log=$run/upload.log
 # the first run stops (SIGKILL) after its second part
-(VIDSTREAM_UPLOAD_STOP_AFTER=2 "$TOP/scripts/upload" "$run/resume.mp4" \
-    --token "$ta" --parallel 1 >"$log.1" 2>&1) 2>/dev/null
+VIDSTREAM_UPLOAD_STOP_AFTER=2 "$TOP/scripts/upload" "$run/resume.mp4" \
+    --token "$ta" --parallel 1 >"$log.1" 2>&1 &
+wait $!
 rc=$?
 check "scripts/upload: the first run was cut short (rc $rc)" test "$rc" -ne 0
 rid=$(jq -r .id "$run"/state/*.json 2>/dev/null | head -1)
