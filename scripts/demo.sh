@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # make demo: one full round trip through the local stack (CONTRACT.md
-# section 8): up, create a video, upload a real sample with the presigned
-# PUT, complete, watch the worker's progress, download the MP4 and the
+# section 8): up, upload a real sample with scripts/upload (create, parts
+# through presigned UploadPart URLs, complete, the worker's progress until
+# done; CONTRACT.md 3.1), download the MP4 and the
 # thumbnail with presigned GETs, check them with ffprobe, print timings,
 # down.  Exits 0 only when every step worked.
 set -euo pipefail
@@ -56,43 +57,15 @@ auth=(-H "Authorization: Bearer $token")
 echo "    ${token:0:24}… (RS256, kid $VIDSTREAM_DEV_KID)"
 took
 
-step "POST /videos"
-created=$(curl -sS -f "${auth[@]}" -H 'Content-Type: application/json' \
-    -d "{\"filename\":\"sample.avi\",\"content_type\":\"video/x-msvideo\",\"size\":$size}" \
-    "$VIDSTREAM_URL/videos") || die "POST /videos"
-id=$(json 'd["id"]' <<<"$created")
-put_url=$(json 'd["upload"]["url"]' <<<"$created")
-echo "    video $id, status $(json 'd["status"]' <<<"$created")"
-took
-
-step "uploading with the presigned PUT"
-code=$(curl -sS -o /dev/null -w '%{http_code}' -X PUT \
-    -H 'Content-Type: video/x-msvideo' --data-binary @"$sample" "$put_url")
-[ "$code" = 200 ] || die "presigned PUT answered $code"
-echo "    PUT $code"
-took
-
-step "POST /videos/$id/complete"
-code=$(curl -sS -o "$work/complete.json" -w '%{http_code}' -X POST "${auth[@]}" \
-    "$VIDSTREAM_URL/videos/$id/complete")
-[ "$code" = 202 ] || die "complete answered $code: $(cat "$work/complete.json")"
-echo "    $code $(cat "$work/complete.json")"
-took
-
-step "waiting for the worker"
-deadline=$(( $(date +%s) + 180 ))
-status=""
-while :; do
-    v=$(curl -sS -f "${auth[@]}" "$VIDSTREAM_URL/videos/$id") || die "GET /videos/$id"
-    status=$(json 'd["status"]' <<<"$v")
-    progress=$(json 'd["progress"]' <<<"$v")
-    bar=$(printf '%*s' $((progress / 4)) '' | tr ' ' '#')
-    printf '\r    %-10s [%-25s] %3d%%' "$status" "$bar" "$progress"
-    case $status in done|failed) break ;; esac
-    [ "$(date +%s)" -lt $deadline ] || { echo; die "still $status after 180 s"; }
-    sleep 0.5
-done
-echo
+step "uploading with scripts/upload (multipart, parts in parallel), then complete"
+VIDSTREAM_UPLOAD_STATE_DIR=$work/state "$top/scripts/upload" "$sample" \
+    --token "$token" --url "$VIDSTREAM_URL" --parallel 4 --wait \
+    | tee "$work/upload.out" | sed 's/^/    /' \
+    || die "scripts/upload failed"
+id=$(sed -n 's/^video //p' "$work/upload.out")
+[ -n "$id" ] || die "scripts/upload named no video"
+v=$(curl -sS -f "${auth[@]}" "$VIDSTREAM_URL/videos/$id") || die "GET /videos/$id"
+status=$(json 'd["status"]' <<<"$v")
 [ "$status" = done ] || die "transcode failed: $(json 'd["error"]' <<<"$v")"
 echo "    $(json '"%sx%s, %s ms" % (d["width"], d["height"], d["duration_ms"])' <<<"$v")"
 took

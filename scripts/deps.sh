@@ -9,7 +9,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 deps_dir="$top/.deps"
 
 debs=(
-    build-essential pkg-config git curl ca-certificates
+    build-essential pkg-config git curl jq ca-certificates
     nginx nginx-dev
     libjwt-dev libjansson-dev libhiredis-dev libpq-dev libssl-dev
     libcurl4-openssl-dev libxml2-dev

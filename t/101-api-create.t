@@ -291,12 +291,12 @@ POST /videos
 
 
 
-=== TEST 23: a size over the maximum (5 GiB + 1) is 413
+=== TEST 23: a size over the maximum (5 TiB + 1, the largest S3 object) is 413
 --- more_headers eval
 $::auth
 --- request
 POST /videos
-{"filename":"a.mp4","content_type":"video/mp4","size":5368709121}
+{"filename":"a.mp4","content_type":"video/mp4","size":5497558138881}
 --- error_code: 413
 --- response_body
 {"error":"too_large","message":"size exceeds the maximum upload size"}

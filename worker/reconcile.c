@@ -348,16 +348,31 @@ vs_rc_resend(vs_reconciler_t *r, vs_rc_counts_t *n)
 
 
 /*
- * The hook for the multipart upload of a pending video: its upload id is
- * not in the videos table yet (the edge keeps it). When it is, abort it
- * here (AbortMultipartUpload) before the object and the row go; until
- * then S3's own lifecycle rule for incomplete multipart uploads is what
- * removes the parts. Returns 0, or -1 to keep the row for the next pass.
+ * The unfinished multipart upload of an abandoned video (upload_id, NULL
+ * when there is none: a single PUT, or an upload already completed) is
+ * aborted before the object and the row go, so that S3 frees its parts now
+ * rather than when the bucket's lifecycle rule for incomplete uploads gets
+ * to them.  NoSuchUpload is success.  Returns 0, or -1 to keep the row for
+ * the next pass.
  */
 static int
 vs_rc_abort_upload(vs_reconciler_t *r, const char *video_id,
-    const char *key, char *err, size_t err_size)
+    const char *key, const char *upload_id, char *err, size_t err_size)
 {
+    if (upload_id == NULL) {
+        return 0;
+    }
+
+    if (vs_s3_abort_upload(r->aws, r->cfg->bucket, key, upload_id, err,
+                           err_size)
+        != 0)
+    {
+        return -1;
+    }
+
+    vs_log(VS_LOG_INFO, video_id, "reconcile", "multipart upload of %s "
+           "aborted", key);
+
     return 0;
 }
 
@@ -368,7 +383,9 @@ static void
 vs_rc_remove_pending(vs_reconciler_t *r, vs_rc_counts_t *n)
 {
     static const char  sql[] =
-        "SELECT id, input_key FROM videos"
+        "SELECT id, input_key,"
+        " CASE WHEN upload_completed_at IS NULL THEN upload_id END"
+        " FROM videos"
         " WHERE status = 'pending_upload'"
         "   AND updated_at < now() - make_interval(secs => $1::int)"
         " ORDER BY updated_at LIMIT " VS_RC_BATCH;
@@ -398,7 +415,10 @@ vs_rc_remove_pending(vs_reconciler_t *r, vs_rc_counts_t *n)
         key = PQgetvalue(res, i, 1);
 
         /* a missing object is fine (vs_s3_delete: 404 is success) */
-        if (vs_rc_abort_upload(r, id, key, err, sizeof(err)) != 0
+        if (vs_rc_abort_upload(r, id, key,
+                               PQgetisnull(res, i, 2) ? NULL
+                                                      : PQgetvalue(res, i, 2),
+                               err, sizeof(err)) != 0
             || vs_s3_delete(r->aws, r->cfg->bucket, key, err, sizeof(err))
                != 0)
         {

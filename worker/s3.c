@@ -252,6 +252,31 @@ vs_s3_post(vs_aws_t *aws, const vs_s3_target_t *t, const char *key,
 
 
 int
+vs_s3_abort_upload(vs_aws_t *aws, const char *bucket, const char *key,
+    const char *upload_id, char *err, size_t err_size)
+{
+    vs_s3_target_t  t;
+    vs_http_resp_t  resp;
+    vs_sigv4_kv_t   q[1];
+    int             rc;
+
+    rc = vs_s3_target(aws, bucket, key, &t, err, err_size);
+    if (rc != 0) {
+        return rc;
+    }
+
+    q[0] = (vs_sigv4_kv_t) { "uploadId", 8, upload_id, strlen(upload_id) };
+    memset(&resp, 0, sizeof(resp));
+    rc = vs_s3_post(aws, &t, key, q, 1, NULL, "DELETE", &resp, err,
+                    err_size);
+    vs_http_resp_free(&resp);
+
+    /* NoSuchUpload: aborted or completed already */
+    return rc == VS_S3_NOT_FOUND ? 0 : rc;
+}
+
+
+int
 vs_s3_upload(vs_aws_t *aws, const char *bucket, const char *key,
     const char *path, const char *content_type, int64_t threshold,
     int64_t part_size, char *err, size_t err_size)

@@ -32,4 +32,8 @@ int vs_s3_upload(vs_aws_t *aws, const char *bucket, const char *key,
 int vs_s3_delete(vs_aws_t *aws, const char *bucket, const char *key,
     char *err, size_t err_size);
 
+/* AbortMultipartUpload of upload_id on bucket/key; NoSuchUpload is 0. */
+int vs_s3_abort_upload(vs_aws_t *aws, const char *bucket, const char *key,
+    const char *upload_id, char *err, size_t err_size);
+
 #endif

@@ -7,6 +7,8 @@
  *   ngx_http_vidstream_auth_module  Cognito JWT validation (access phase)
  *   ngx_http_vidstream_api_module   the videos API (PostgreSQL, S3, SQS)
  *   ngx_http_vidstream_play_module  /play: playback tokens, S3 behind a cache
+ *   ngx_http_vidstream_multipart_module  multipart uploads: create, part
+ *                                   URLs, ListParts, complete, abort
  *   ngx_http_vidstream_metrics_module  the Prometheus exposition, counters
  *                                   in shared memory (metrics.h: the hooks)
  */

@@ -37,6 +37,7 @@
 #include "ngx_http_vidstream_idempotency.h"
 #include "ngx_http_vidstream_play.h"
 #include "ngx_http_vidstream_metrics.h"
+#include "ngx_http_vidstream_multipart.h"
 
 #include "vs_job.h"
 #include "vs_util.h"
@@ -56,6 +57,7 @@
 #define NGX_HTTP_VIDSTREAM_DOWNLOAD  6
 #define NGX_HTTP_VIDSTREAM_HEALTHZ   7
 #define NGX_HTTP_VIDSTREAM_PLAYBACK  8    /* the download row, then play */
+#define NGX_HTTP_VIDSTREAM_UPLOAD    10   /* /upload*: the multipart module */
 
 #define NGX_HTTP_VIDSTREAM_VARIANT_MP4        0
 #define NGX_HTTP_VIDSTREAM_VARIANT_THUMBNAIL  1
@@ -126,6 +128,9 @@ typedef struct {
     ngx_str_t                       content_type;
     ngx_str_t                       upload;
     u_char                          size[NGX_INT64_LEN + 1];
+    int64_t                         size_n;
+    unsigned                        multipart:1;
+    unsigned                        repeat:1;  /* of an Idempotency-Key */
     ngx_str_t                       idempotency_key;
     u_char                          request_hash[
                                       NGX_HTTP_VIDSTREAM_REQUEST_HASH_LEN + 1];
@@ -140,6 +145,7 @@ typedef struct {
 
     /* download */
     ngx_uint_t                      variant;
+    ngx_uint_t                      upload_action;  /* …/upload* */
     unsigned                        redirect:1;
 
     /* complete, delete */
@@ -207,6 +213,8 @@ static ngx_int_t ngx_http_vidstream_api_listed(
     ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
 static ngx_int_t ngx_http_vidstream_api_completed(
     ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
+static ngx_int_t ngx_http_vidstream_api_complete_next(ngx_http_request_t *r);
+static ngx_int_t ngx_http_vidstream_api_delete_next(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vidstream_api_sqs_send(
     ngx_http_vidstream_api_ctx_t *ctx);
 static void ngx_http_vidstream_api_sqs_done(ngx_http_request_t *r);
@@ -327,8 +335,10 @@ static ngx_http_vidstream_pg_stmt_t  ngx_http_vidstream_api_stmts[] = {
 
     /*
      * $1 id, $2 sub: pending_upload -> queued, and the row's status as it
-     * was, in one statement: moved, status, input_key, and whether the job
-     * still has to be sent (enqueued_at is NULL).
+     * was, in one statement: moved, status, input_key, whether the job
+     * still has to be sent (enqueued_at is NULL), and an unfinished
+     * multipart upload's id, size, part_size and part_count: such a video
+     * stays pending_upload until S3 has completed the upload.
      *
      * The row is read FOR UPDATE: should another transaction hold it (a
      * complete whose answer nginx gave up on, committing late), this waits
@@ -338,14 +348,18 @@ static ngx_http_vidstream_pg_stmt_t  ngx_http_vidstream_api_stmts[] = {
      * finds queued and changes nothing: "neither moved nor queued", a 409.
      */
     { "vs_complete",
-      "WITH cur AS (SELECT id, status, input_key, enqueued_at FROM videos"
+      "WITH cur AS (SELECT id, status, input_key, enqueued_at,"
+      " CASE WHEN upload_completed_at IS NULL THEN upload_id END"
+      " AS upload_id, size, part_size, part_count FROM videos"
       " WHERE id = $1::uuid AND owner_sub = $2 FOR UPDATE),"
       " u AS (UPDATE videos v SET status = 'queued', queued_at = now(),"
       " enqueued_at = NULL FROM cur"
       " WHERE v.id = cur.id AND cur.status = 'pending_upload'"
+      " AND cur.upload_id IS NULL"
       " RETURNING v.id)"
       " SELECT EXISTS (SELECT 1 FROM u), cur.status, cur.input_key,"
-      " cur.enqueued_at IS NULL FROM cur", 0 },
+      " cur.enqueued_at IS NULL, cur.upload_id, cur.size, cur.part_size,"
+      " cur.part_count FROM cur", 0 },
 
     /* $1 id, $2 sub: SQS has the job (CONTRACT.md section 5) */
     { "vs_enqueued",
@@ -358,10 +372,14 @@ static ngx_http_vidstream_pg_stmt_t  ngx_http_vidstream_api_stmts[] = {
       " FROM videos"
       " WHERE id = $1::uuid AND owner_sub = $2 AND status <> 'deleted'", 1 },
 
-    /* $1 id, $2 sub: hidden at once, removed once S3 is clean */
+    /*
+     * $1 id, $2 sub: hidden at once, removed once S3 is clean; the id of
+     * an unfinished multipart upload, to abort first
+     */
     { "vs_delete_mark",
       "UPDATE videos SET status = 'deleted'"
-      " WHERE id = $1::uuid AND owner_sub = $2 RETURNING input_key", 0 },
+      " WHERE id = $1::uuid AND owner_sub = $2 RETURNING input_key,"
+      " CASE WHEN upload_completed_at IS NULL THEN upload_id END", 0 },
 
     { "vs_delete_row",
       "DELETE FROM videos"
@@ -681,6 +699,15 @@ ngx_http_vidstream_api_handler(ngx_http_request_t *r)
                                  ctx->limit_arg, ngx_strlen(ctx->limit_arg));
         break;
 
+    case NGX_HTTP_VIDSTREAM_UPLOAD:
+        rc = ngx_http_vidstream_multipart_handler(r, ctx->upload_action,
+                                                  ctx->id, &ctx->sub);
+        if (rc == NGX_DONE) {
+            r->main->count++;
+        }
+
+        return rc;
+
     case NGX_HTTP_VIDSTREAM_DOWNLOAD:
         rc = ngx_http_vidstream_api_download_args(r, ctx);
         if (rc != NGX_OK) {
@@ -912,6 +939,7 @@ ngx_http_vidstream_api_cleanup(void *data)
  *   /videos/<id>/complete            POST
  *   /videos/<id>/download            GET
  *   /videos/<id>/playback            GET (ngx_http_vidstream_play_module)
+ *   /videos/<id>/upload[/parts]      GET (ngx_http_vidstream_multipart_module)
  */
 
 static ngx_int_t
@@ -1011,6 +1039,17 @@ ngx_http_vidstream_api_route(ngx_http_request_t *r,
     {
         if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
             ctx->action = NGX_HTTP_VIDSTREAM_PLAYBACK;
+            return NGX_OK;
+        }
+
+        return ngx_http_vidstream_api_not_allowed(r, "GET, HEAD");
+    }
+
+    ctx->upload_action = ngx_http_vidstream_multipart_route(&rest);
+
+    if (ctx->upload_action) {
+        if (r->method == NGX_HTTP_GET || r->method == NGX_HTTP_HEAD) {
+            ctx->action = NGX_HTTP_VIDSTREAM_UPLOAD;
             return NGX_OK;
         }
 
@@ -1252,8 +1291,9 @@ ngx_http_vidstream_api_create_parse(ngx_http_request_t *r,
     json_t        *root, *v;
     double         real;
     ngx_int_t      rc;
-    ngx_uint_t     as_real;
+    ngx_uint_t     as_real, multipart;
     json_int_t     size;
+    const char    *message;
     json_error_t   err;
 
     /*
@@ -1446,7 +1486,24 @@ ngx_http_vidstream_api_create_parse(ngx_http_request_t *r,
         }
 
         ngx_memcpy(ctx->upload.data, json_string_value(v), ctx->upload.len);
+
+    } else if (v != NULL) {
+        rc = ngx_http_vidstream_api_bad(r, "upload must be \"single\" or "
+                                        "\"multipart\"");
+        goto done;
     }
+
+    ctx->size_n = size;
+
+    if (ngx_http_vidstream_multipart_wanted(r, &ctx->upload, size, &multipart,
+                                            &message)
+        != NGX_OK)
+    {
+        rc = ngx_http_vidstream_api_bad(r, message);
+        goto done;
+    }
+
+    ctx->multipart = multipart;
 
     if (ctx->idempotency_key.len
         && ngx_http_vidstream_idempotency_hash(&ctx->filename,
@@ -1838,6 +1895,16 @@ ngx_http_vidstream_api_result(ngx_http_vidstream_api_ctx_t *ctx,
         ngx_memcpy(ctx->input_key.data, PQgetvalue(res, 0, 0),
                    ctx->input_key.len);
 
+        if (!PQgetisnull(res, 0, 1)) {
+            /* an unfinished multipart upload is aborted first */
+            id.data = (u_char *) PQgetvalue(res, 0, 1);
+            id.len = PQgetlength(res, 0, 1);
+
+            return ngx_http_vidstream_multipart_abort(r, &ctx->sub, ctx->id,
+                                        &id,
+                                        ngx_http_vidstream_api_delete_next);
+        }
+
         return ngx_http_vidstream_api_s3_list(ctx);
 
     case NGX_HTTP_VIDSTREAM_STMT_DELETE_ROW:
@@ -1905,7 +1972,9 @@ ngx_http_vidstream_api_created_idem(ngx_http_vidstream_api_ctx_t *ctx,
                                              "for a different request");
     }
 
-    if (ngx_strcmp(kind, "repeat") == 0 && PQgetisnull(res, 0, 1)) {
+    ctx->repeat = (ngx_strcmp(kind, "repeat") == 0);
+
+    if (ctx->repeat && PQgetisnull(res, 0, 1)) {
 
         /* the first create committed while this statement ran: read it */
 
@@ -1937,6 +2006,13 @@ ngx_http_vidstream_api_created_video(ngx_http_vidstream_api_ctx_t *ctx,
     u_char               expires_at[VS_RFC3339_LEN + 1];
 
     r = ctx->request;
+
+    if (ctx->multipart) {
+        return ngx_http_vidstream_multipart_created(r, &ctx->sub, id, vid,
+                                                    &ctx->content_type,
+                                                    ctx->size_n, ctx->repeat);
+    }
+
     video = vid->data;
     video_len = vid->len;
 
@@ -2094,6 +2170,7 @@ ngx_http_vidstream_api_completed(ngx_http_vidstream_api_ctx_t *ctx,
 {
     u_char              *body, *p;
     char                *status;
+    ngx_str_t            upload_id;
     ngx_http_request_t  *r;
 
     r = ctx->request;
@@ -2104,6 +2181,25 @@ ngx_http_vidstream_api_completed(ngx_http_vidstream_api_ctx_t *ctx,
     }
 
     status = PQgetvalue(res, 0, 1);
+
+    if (PQgetvalue(res, 0, 0)[0] != 't' && !PQgetisnull(res, 0, 4)
+        && ngx_strcmp(status, "pending_upload") == 0)
+    {
+        /* S3 completes the multipart upload first, then we go on */
+
+        upload_id.data = (u_char *) PQgetvalue(res, 0, 4);
+        upload_id.len = PQgetlength(res, 0, 4);
+
+        return ngx_http_vidstream_multipart_complete(r, ctx->id, &ctx->sub,
+                   &upload_id,
+                   ngx_atoof((u_char *) PQgetvalue(res, 0, 5),
+                             PQgetlength(res, 0, 5)),
+                   ngx_atoof((u_char *) PQgetvalue(res, 0, 6),
+                             PQgetlength(res, 0, 6)),
+                   ngx_atoof((u_char *) PQgetvalue(res, 0, 7),
+                             PQgetlength(res, 0, 7)),
+                   ngx_http_vidstream_api_complete_next);
+    }
 
     /*
      * Moved to queued by us, or queued by a complete whose job was never
@@ -2154,6 +2250,38 @@ ngx_http_vidstream_api_completed(ngx_http_vidstream_api_ctx_t *ctx,
     return ngx_http_vidstream_send_error(r, NGX_HTTP_CONFLICT, "conflict",
                                          "the video has failed and cannot "
                                          "be queued again");
+}
+
+
+/* the multipart upload is complete: queue the video as for a single PUT */
+
+static ngx_int_t
+ngx_http_vidstream_api_complete_next(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_http_vidstream_api_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_vidstream_api_module);
+
+    rc = ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_COMPLETE,
+                                      2, ctx->id,
+                                      (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                      ctx->sub.data, ctx->sub.len);
+
+    return rc == NGX_OK ? NGX_DONE : rc;
+}
+
+
+/* the multipart upload is aborted: remove the objects, then the row */
+
+static ngx_int_t
+ngx_http_vidstream_api_delete_next(ngx_http_request_t *r)
+{
+    ngx_http_vidstream_api_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_vidstream_api_module);
+
+    return ngx_http_vidstream_api_s3_list(ctx);
 }
 
 
@@ -3196,7 +3324,8 @@ ngx_http_vidstream_api_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_conf_init_value(amcf->presign_expires, VS_SIGV4_EXPIRES_DEFAULT);
     ngx_conf_init_msec_value(amcf->aws_timeout, 5000);
     if (amcf->max_upload_size == NGX_CONF_UNSET) {
-        amcf->max_upload_size = (off_t) 5 * 1024 * 1024 * 1024;
+        /* 5 TiB: the largest S3 object (a multipart upload) */
+        amcf->max_upload_size = (off_t) 5 * 1024 * 1024 * 1024 * 1024;
     }
 
     ngx_conf_init_size_value(amcf->body_limit, 16 * 1024);
@@ -3313,6 +3442,8 @@ ngx_http_vidstream_api_init_main_conf(ngx_conf_t *cf, void *conf)
 static ngx_int_t
 ngx_http_vidstream_api_init_process(ngx_cycle_t *cycle)
 {
+    ngx_uint_t                           napi, nmp;
+    ngx_http_vidstream_pg_stmt_t        *stmts, *mp;
     ngx_http_vidstream_api_main_conf_t  *amcf;
 
     amcf = ngx_http_cycle_get_module_main_conf(cycle,
@@ -3332,10 +3463,23 @@ ngx_http_vidstream_api_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    return ngx_http_vidstream_pg_init(cycle, &amcf->pg,
-                                      ngx_http_vidstream_api_stmts,
-                                      sizeof(ngx_http_vidstream_api_stmts)
-                                      / sizeof(ngx_http_vidstream_pg_stmt_t));
+    /* the pool prepares the api's statements, then the multipart ones */
+
+    napi = sizeof(ngx_http_vidstream_api_stmts)
+           / sizeof(ngx_http_vidstream_pg_stmt_t);
+    mp = ngx_http_vidstream_multipart_stmts(napi, &nmp);
+
+    stmts = ngx_palloc(cycle->pool,
+                       (napi + nmp) * sizeof(ngx_http_vidstream_pg_stmt_t));
+    if (stmts == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(stmts, ngx_http_vidstream_api_stmts,
+               napi * sizeof(ngx_http_vidstream_pg_stmt_t));
+    ngx_memcpy(stmts + napi, mp, nmp * sizeof(ngx_http_vidstream_pg_stmt_t));
+
+    return ngx_http_vidstream_pg_init(cycle, &amcf->pg, stmts, napi + nmp);
 }
 
 
@@ -3360,6 +3504,8 @@ ngx_http_vidstream_api_s3_conf(ngx_http_request_t *r,
     conf->s3 = amcf->s3;
     conf->bucket = amcf->bucket;
     conf->credentials_location = amcf->credentials_location;
+    conf->s3_location = amcf->s3_location;
+    conf->presign_expires = amcf->presign_expires;
 
     return NGX_OK;
 }

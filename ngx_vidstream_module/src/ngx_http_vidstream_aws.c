@@ -157,8 +157,11 @@ ngx_http_vidstream_aws_call(ngx_http_request_t *r,
     call->started = ngx_http_vidstream_metrics_now();
     ngx_str_null(&call->response);
 
-    if (ngx_http_vidstream_aws_state && ngx_http_vidstream_aws_state->timeout)
-    {
+    if (call->timeout == 0 && ngx_http_vidstream_aws_state) {
+        call->timeout = ngx_http_vidstream_aws_state->timeout;
+    }
+
+    if (call->timeout) {
         /* the timer must not outlive the request, however it ends */
 
         cln = ngx_pool_cleanup_add(r->pool, 0);
@@ -174,7 +177,7 @@ ngx_http_vidstream_aws_call(ngx_http_request_t *r,
         call->deadline.data = call;
         call->deadline.log = r->connection->log;
 
-        ngx_add_timer(&call->deadline, ngx_http_vidstream_aws_state->timeout);
+        ngx_add_timer(&call->deadline, call->timeout);
     }
 
     if (ngx_http_subrequest(r, &call->location, NULL, &sr, ps,
@@ -360,7 +363,7 @@ ngx_http_vidstream_aws_deadline(ngx_event_t *ev)
         ngx_log_error(NGX_LOG_ERR, ev->log, 0,
                       "vidstream: %V through %V to %V timed out after %M ms",
                       &call->method_name, &call->location, &call->host,
-                      ngx_http_vidstream_aws_state->timeout);
+                      call->timeout);
 
         call->timed_out = 1;
     }

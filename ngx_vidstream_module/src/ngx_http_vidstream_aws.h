@@ -50,6 +50,7 @@ typedef struct {
     vs_sigv4_kv_t                   headers[NGX_HTTP_VIDSTREAM_AWS_MAX_HEADERS];
     ngx_uint_t                      nheaders;
     ngx_str_t                       body;
+    ngx_msec_t                      timeout;    /* 0: vidstream_aws_timeout */
     ngx_http_event_handler_pt       done;
 
     /* out */
