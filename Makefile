@@ -82,9 +82,12 @@ $(NGX_BUILD)/.configured: ngx_vidstream_module/config $(LIB_A) $(MOD_LIST)
 	@VIDSTREAM_LIB=$(LIB_A) bash scripts/build-module.sh configure "$(NGINX_SRC)" "$(NGX_BUILD)"
 	@touch $@
 
+# copied under another name, then renamed: a new inode, so an nginx that
+# runs the old .so keeps its mapping (cp over it crashed running workers)
 $(MOD_SO): $(NGX_BUILD)/.configured $(MOD_SRCS) $(LIB_A)
 	@VIDSTREAM_LIB=$(LIB_A) bash scripts/build-module.sh build "$(NGINX_SRC)" "$(NGX_BUILD)"
-	cp $(NGX_BUILD)/src/objs/ngx_http_vidstream_module.so $@
+	cp $(NGX_BUILD)/src/objs/ngx_http_vidstream_module.so $@.tmp
+	mv -f $@.tmp $@
 
 $(BUILD)/t/%: t/unit/%.c $(LIB_A) $(wildcard t/unit/*.h)
 	@mkdir -p $(dir $@)

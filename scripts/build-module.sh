@@ -40,7 +40,10 @@ configure)
     ;;
 build)
     cd "$src"
-    make -s -f objs/Makefile modules 2>&1 | grep -v '^make' || true
-    test "${PIPESTATUS[0]}" -eq 0
+    # a failed compile must fail the build (never leave a stale .so)
+    rc=0
+    make -s -f objs/Makefile modules > "$build/make.log" 2>&1 || rc=$?
+    grep -v '^make' "$build/make.log" || true
+    exit $rc
     ;;
 esac
