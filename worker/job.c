@@ -381,6 +381,7 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
     const vs_config_t  *cfg = ctx->cfg;
     vs_tc_opts_t        opts;
     vs_tc_result_t      res;
+    vs_tc_outputs_t     outputs;
     vs_tc_status_t      tcs;
     vs_claim_t          claim;
     vs_job_outcome_t    outcome = VS_JOB_DELETE;
@@ -389,7 +390,7 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
                         jpg[4200], hls[4200], key[2048], *url = NULL;
     int64_t             size;
     double              t0, t_claim, t_tc = 0, t_up = 0;
-    int                 try, rc, attempt = -1, have_dir = 0, renditions;
+    int                 try, rc, attempt = -1, have_dir = 0;
     int                 done = 0;
     vs_metrics_job_t    metrics;
 
@@ -534,6 +535,19 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
     opts.allow_remux = cfg->remux;
     opts.threads = cfg->threads;
     opts.keyframe_ms = cfg->hls ? cfg->hls_segment * 1000 : 0;
+    memset(&outputs, 0, sizeof(outputs));
+    outputs.mp4_path = mp4;
+    outputs.poster_path = jpg;
+    if (cfg->hls) {
+        if (mkdir(hls, 0700) != 0) {
+            snprintf(err, sizeof(err), "mkdir: %s", strerror(errno));
+            goto transient;
+        }
+        outputs.hls_dir = hls;
+        outputs.hls_fmp4 = cfg->hls_fmp4;
+        outputs.hls_segment = cfg->hls_segment;
+        outputs.hls_ladder = cfg->hls_ladder;
+    }
     opts.progress = vs_job_progress;
     opts.interrupt = vs_job_interrupt;
     opts.opaque = ctx;
@@ -548,7 +562,7 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
         }
 
         memset(&res, 0, sizeof(res));
-        tcs = vs_transcode(url, mp4, &opts, &res);
+        tcs = vs_transcode(url, &outputs, &opts, &res);
         if (tcs != VS_TC_TRANSIENT || try >= cfg->retries
             || vs_job_backoff(ctx, try) != 0)
         {
@@ -571,35 +585,13 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
         goto transient;
     }
 
-    tcs = vs_thumbnail(mp4, jpg, &opts, err, sizeof(err));
-    if (tcs == VS_TC_PERMANENT) {
-        outcome = vs_job_fail(ctx, attempt, "thumbnail",
-                              VS_ERR_TRANSCODE_FAILED, err);
-        goto cleanup;
-    }
-    if (tcs != VS_TC_OK) {
-        goto transient;
-    }
-
-    if (cfg->hls) {
-        if (mkdir(hls, 0700) != 0) {
-            snprintf(err, sizeof(err), "mkdir: %s", strerror(errno));
-            goto transient;
-        }
-        tcs = vs_hls(mp4, hls, cfg->hls_fmp4, cfg->hls_segment,
-                     cfg->hls_ladder, !res.remuxed, &opts, &renditions, err,
-                     sizeof(err));
-        if (tcs == VS_TC_PERMANENT) {
-            outcome = vs_job_fail(ctx, attempt, "hls",
-                                  VS_ERR_TRANSCODE_FAILED, err);
-            goto cleanup;
-        }
-        if (tcs != VS_TC_OK) {
-            goto transient;
-        }
-        vs_log(VS_LOG_INFO, job->video_id, "hls", "%d rendition(s)",
-               renditions);
-    }
+    /* one decode feeds every output: the count shows it */
+    fields = json_pack("{s:I, s:i}", "decoded_frames",
+                       (json_int_t) res.decoded_frames, "renditions",
+                       res.renditions);
+    vs_log_fields(VS_LOG_INFO, job->video_id, "transcode", fields,
+                  "%lld source frame(s) decoded, %d HLS rendition(s)",
+                  (long long) res.decoded_frames, res.renditions);
 
     t_tc = vs_now();
 
