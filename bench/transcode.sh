@@ -100,7 +100,7 @@ printf 'remux %ss vs transcode %ss of the same H.264/AAC 1080p 10 s input: %.1fx
 
 # ---- 3. the HLS ladder ------------------------------------------------------
 in=$tmp/in1080.avi
-x264="-c:v libx264 -preset veryfast -crf 23 -profile:v high -g 180 -force_key_frames expr:gte(t,n_forced*6)"
+x264="-c:v libx264 -preset veryfast -crf 23 -profile:v high -g 180 -force_key_frames 'expr:gte(t,n_forced*6)'"
 aac="-c:a aac -b:a 128k"
 hls="-f hls -hls_time 6 -hls_playlist_type vod -hls_segment_type fmp4 -hls_flags independent_segments"
 # the renditions' capped CRF: 0.1 bit per pixel at 30 fps (the worker's)
