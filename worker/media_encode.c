@@ -1,5 +1,6 @@
 /*
- * The encode helper and the libx264 set-up (see media_encode.h): the
+ * The encode helper, the libx264 set-up and the filter graph linking
+ * (see media_encode.h): the
  * avcodec_send_frame / avcodec_receive_packet / av_interleaved_write_frame
  * loop of FFmpeg's transcoding.c, with the packet fanned out to every
  * muxer that carries the stream.
@@ -10,6 +11,7 @@
 #include <stdio.h>
 
 #include <libavutil/opt.h>
+#include <libavfilter/avfilter.h>
 
 
 int
@@ -161,5 +163,50 @@ vs_media_open_x264(const vs_media_x264_t *want, AVCodecContext **out)
 
     ret = avcodec_open2(enc, codec, &o);
     av_dict_free(&o);
+    return ret;
+}
+
+
+int
+vs_media_link_graph(AVFilterGraph *graph, AVFilterContext *src,
+    AVFilterContext **sinks, int nsinks, const char *chain, int *oom)
+{
+    AVFilterInOut  *inputs = NULL, *outputs, *io;
+    char            name[16];
+    int             ret, i;
+
+    *oom = 0;
+    outputs = avfilter_inout_alloc();
+    if (outputs == NULL) {
+        *oom = 1;
+        ret = AVERROR(ENOMEM);
+        goto done;
+    }
+    outputs->name = av_strdup("in");
+    outputs->filter_ctx = src;
+
+    for (i = nsinks - 1; i >= 0; i--) {
+        io = avfilter_inout_alloc();
+        if (io == NULL) {
+            *oom = 1;
+            ret = AVERROR(ENOMEM);
+            goto done;
+        }
+        snprintf(name, sizeof(name), "out%d", i);
+        io->name = av_strdup(name);
+        io->filter_ctx = sinks[i];
+        io->next = inputs;
+        inputs = io;
+    }
+
+    ret = avfilter_graph_parse_ptr(graph, chain, &inputs, &outputs, NULL);
+    if (ret >= 0) {
+        ret = avfilter_graph_config(graph, NULL);
+    }
+
+done:
+
+    avfilter_inout_free(&inputs);
+    avfilter_inout_free(&outputs);
     return ret;
 }

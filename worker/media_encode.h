@@ -1,7 +1,8 @@
 /*
- * The one encode helper every output of the pipeline uses (transcode.c):
- * an encoder whose packets go to one or more muxers (the MP4, the HLS
- * renditions), and the libx264 set-up shared by the MP4 and the renditions.
+ * The one encode helper every output of the pipeline uses (transcode.c,
+ * media_audio.c): an encoder whose packets go to one or more muxers (the
+ * MP4, the HLS renditions); the libx264 set-up shared by the MP4 and the
+ * renditions; the filter graph linking of the video and audio graphs.
  *
  * One encoder, several destinations: the AAC stream is encoded once and
  * muxed into the MP4 and every rendition; the MP4's video, encoded with
@@ -13,6 +14,7 @@
 #include <stdint.h>
 
 #include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
 #include <libavformat/avformat.h>
 
 #define VS_MEDIA_SINKS_MAX  10
@@ -73,5 +75,16 @@ typedef struct {
  * code; *enc is set whenever it was allocated (the caller frees it).
  */
 int vs_media_open_x264(const vs_media_x264_t *want, AVCodecContext **enc);
+
+/*
+ * Links src -> chain -> sinks inside graph and configures the graph (the
+ * avfilter_graph_parse_ptr sequence of FFmpeg's transcoding.c): chain's
+ * open input is "in", its open outputs "out0", "out1"... in the order of
+ * sinks. Returns a libav error code; *oom is set when the in/out
+ * descriptors could not even be allocated, which callers treat as
+ * transient.
+ */
+int vs_media_link_graph(AVFilterGraph *graph, AVFilterContext *src,
+    AVFilterContext **sinks, int nsinks, const char *chain, int *oom);
 
 #endif

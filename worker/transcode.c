@@ -17,8 +17,8 @@
  * caps with AAC or no audio (remuxing.c); a copy the muxer refuses is done
  * again as a transcode. Then the video is still decoded, for the poster
  * (only up to its picture) and the renditions. Every encoder goes through
- * media_encode.c's one helper; HLS muxers and the master playlist are
- * media_hls.c's, the JPEG media_poster.c's.
+ * media_encode.c's one helper; the audio chain is media_audio.c's, HLS
+ * muxers and the master playlist media_hls.c's, the JPEG media_poster.c's.
  *
  * The upload is opened by media_input.c (allow-listed demuxers, no nested
  * opens, limits before decoding). Timestamps reaching the encoders are
@@ -29,6 +29,7 @@
  * vs_tc_close(), on every exit path.
  */
 #include "transcode.h"
+#include "media_audio.h"
 #include "media_encode.h"
 #include "media_hls.h"
 #include "media_input.h"
@@ -38,7 +39,6 @@
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
 #include <libavformat/avformat.h>
-#include <libavutil/audio_fifo.h>
 #include <libavutil/display.h>
 #include <libavutil/opt.h>
 
@@ -79,12 +79,9 @@ typedef struct {
 
     AVCodecContext      *vdec;
     AVCodecContext      *adec;
-    AVCodecContext      *aenc;
     AVFilterGraph       *vgraph;
-    AVFilterGraph       *agraph;
     AVFilterContext     *vsrc;
-    AVFilterContext     *asrc;
-    AVFilterContext     *asink;
+    vs_media_audio_t     audio;         /* decoded audio -> one AAC */
 
     /* branch 0 is the MP4's size (the top rendition's too), then one per
        smaller rendition */
@@ -115,17 +112,8 @@ typedef struct {
     int64_t              decoded;       /* decoded from the source */
     int64_t              last_pts_us;
 
-    /* audio: the graph is built from decoded frames (vs_tc_audio_frame) */
-    AVAudioFifo         *afifo;         /* graph output -> encoder frames */
-    AVFrame             *aframe;        /* one encoder frame, reused */
-    AVChannelLayout      a_layout;      /* what the graph was built for */
-    int                  a_rate;
-    int                  a_format;
-    int64_t              a_next;        /* next audio pts: 1/a_rate when
-                                           decoding, the stream time base
-                                           when copying */
-    int64_t              a_first;       /* first encoded pts, 1/out rate */
-    int64_t              a_samples;     /* samples sent to the encoder */
+    int64_t              a_copy_next;   /* remuxing: the next audio dts,
+                                           the stream's time base */
 
     int64_t              disc_us;       /* TS clock jumps, made up for */
     int64_t              in_last_us[2]; /* last input dts: video, audio */
@@ -450,59 +438,6 @@ vs_tc_open_decoder(vs_tc_t *tc, int index, AVCodecContext **out)
 
 
 /*
- * Links src -> chain -> sinks inside graph and configures the graph (the
- * avfilter_graph_parse_ptr sequence of FFmpeg's transcoding.c): chain's
- * open input is "in", its open outputs "out0", "out1"... in the order of
- * sinks.  Returns a libav error code; *oom is set when the in/out
- * descriptors could not even be allocated, which callers treat as
- * transient.
- */
-static int
-vs_tc_link_graph(AVFilterGraph *graph, AVFilterContext *src,
-    AVFilterContext **sinks, int nsinks, const char *chain, int *oom)
-{
-    AVFilterInOut  *inputs = NULL, *outputs, *io;
-    char            name[16];
-    int             ret, i;
-
-    *oom = 0;
-    outputs = avfilter_inout_alloc();
-    if (outputs == NULL) {
-        *oom = 1;
-        ret = AVERROR(ENOMEM);
-        goto done;
-    }
-    outputs->name = av_strdup("in");
-    outputs->filter_ctx = src;
-
-    for (i = nsinks - 1; i >= 0; i--) {
-        io = avfilter_inout_alloc();
-        if (io == NULL) {
-            *oom = 1;
-            ret = AVERROR(ENOMEM);
-            goto done;
-        }
-        snprintf(name, sizeof(name), "out%d", i);
-        io->name = av_strdup(name);
-        io->filter_ctx = sinks[i];
-        io->next = inputs;
-        inputs = io;
-    }
-
-    ret = avfilter_graph_parse_ptr(graph, chain, &inputs, &outputs, NULL);
-    if (ret >= 0) {
-        ret = avfilter_graph_config(graph, NULL);
-    }
-
-done:
-
-    avfilter_inout_free(&inputs);
-    avfilter_inout_free(&outputs);
-    return ret;
-}
-
-
-/*
  * buffer -> [rotation] -> [fps] -> split -> per branch: scale ->
  * format=yuv420p -> buffersink. Rotation and the frame rate cap are done
  * once for every branch; each branch scales from the source's pixels.
@@ -588,7 +523,7 @@ vs_tc_video_graph(vs_tc_t *tc)
         }
     }
 
-    ret = vs_tc_link_graph(tc->vgraph, tc->vsrc, sinks, tc->nbranch, chain,
+    ret = vs_media_link_graph(tc->vgraph, tc->vsrc, sinks, tc->nbranch, chain,
                            &oom);
     if (oom) {
         return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
@@ -669,358 +604,35 @@ vs_tc_open_video_encoder(vs_tc_t *tc, int i)
 }
 
 
-static int
-vs_tc_aac_rate(int rate)
-{
-    static const int  rates[] = { 96000, 88200, 64000, 48000, 44100, 32000,
-                                  24000, 22050, 16000, 12000, 11025, 8000 };
-    size_t            i;
-
-    for (i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
-        if (rates[i] == rate) {
-            return rate;
-        }
-    }
-    return 48000;
-}
-
-
 /*
- * The AAC encoder: the input's rate when AAC has it (else 48 kHz), mono
- * kept mono, everything else downmixed to stereo (what every player
- * plays). Its frames come from the audio FIFO, 1024 samples each, and its
- * timestamps from our own sample count (see vs_tc_audio_frame()).
+ * The AAC encoder (media_audio.c). Its frames come from the audio FIFO,
+ * 1024 samples each, its timestamps from our own sample count; its
+ * packets go to audio_dest (the MP4 and every rendition).
  */
 static vs_tc_status_t
 vs_tc_open_audio(vs_tc_t *tc)
 {
-    const AVCodec       *codec;
-    AVCodecContext      *enc;
-    char                 e[128];
-    int                  ret, rate;
-
-    codec = avcodec_find_encoder(AV_CODEC_ID_AAC);
-    if (codec == NULL) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "no AAC encoder");
-    }
-
-    enc = avcodec_alloc_context3(codec);
-    if (enc == NULL) {
-        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
-    }
-    tc->aenc = enc;
+    char  e[128];
+    int   ret;
 
     if (tc->adec->sample_rate <= 0 || tc->adec->ch_layout.nb_channels <= 0) {
         return VS_TC_FAIL_INPUT(tc, VS_ERR_INPUT_CORRUPT,
                           "audio stream without sample rate or channels");
     }
 
-    rate = vs_tc_aac_rate(tc->adec->sample_rate);
-    enc->sample_rate = rate;
-    enc->sample_fmt = AV_SAMPLE_FMT_FLTP;
-    enc->bit_rate = tc->opts->audio_bitrate;
-    enc->time_base = av_make_q(1, rate);
-    av_channel_layout_default(&enc->ch_layout,
-                              tc->adec->ch_layout.nb_channels == 1 ? 1 : 2);
     /* the MP4 and the HLS muxers both take the header out of band */
-    if (tc->ofmt->oformat->flags & AVFMT_GLOBALHEADER) {
-        enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
+    tc->audio.dest = &tc->audio_dest;
+    ret = vs_media_audio_open(&tc->audio, tc->adec, tc->opts->audio_bitrate,
+                              tc->ofmt->oformat->flags & AVFMT_GLOBALHEADER);
+    if (ret == AVERROR(ENOMEM)) {
+        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
     }
-
-    ret = avcodec_open2(enc, codec, NULL);
     if (ret < 0) {
         return VS_TC_FAIL(tc, VS_TC_PERMANENT, "cannot open AAC encoder: %s",
                           vs_av_err(ret, e, sizeof(e)));
     }
 
-    /* one encoder frame, reused; a FIFO that cuts the graph's output into
-       frames of frame_size whatever the graph does (rebuilt or not) */
-    tc->afifo = av_audio_fifo_alloc(enc->sample_fmt,
-                                    enc->ch_layout.nb_channels,
-                                    enc->frame_size * 4);
-    tc->aframe = av_frame_alloc();
-    if (tc->afifo == NULL || tc->aframe == NULL) {
-        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
-    }
-    tc->aframe->format = enc->sample_fmt;
-    tc->aframe->sample_rate = enc->sample_rate;
-    tc->aframe->nb_samples = enc->frame_size;
-    if (av_channel_layout_copy(&tc->aframe->ch_layout, &enc->ch_layout) < 0
-        || av_frame_get_buffer(tc->aframe, 0) < 0)
-    {
-        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
-    }
-
-    tc->a_next = AV_NOPTS_VALUE;
-    tc->a_first = AV_NOPTS_VALUE;
-
     return VS_TC_OK;
-}
-
-
-/*
- * abuffer (the frame's own format, rate and layout) -> aresample (gaps
- * filled with silence) -> aformat (the encoder's) -> abuffersink. Built at
- * the first decoded frame and again whenever the decoded format changes
- * (a 5.1 programme after a stereo advert, a rate change in a TS): the
- * decoder's parameters before decoding are a guess, frames are the truth.
- * Returns a libav error code.
- */
-static int
-vs_tc_audio_graph(vs_tc_t *tc, const AVFrame *frame)
-{
-    AVBufferSrcParameters  *par;
-    AVCodecContext         *enc = tc->aenc;
-    char                    chain[256];
-    int                     ret, oom;
-
-    avfilter_graph_free(&tc->agraph);
-    av_channel_layout_uninit(&tc->a_layout);
-
-    /* unlabelled channels (PCM in Matroska): the usual layout for their
-       count, so that the downmix knows which channel is which */
-    if (frame->ch_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
-        av_channel_layout_default(&tc->a_layout, frame->ch_layout.nb_channels);
-    } else {
-        ret = av_channel_layout_copy(&tc->a_layout, &frame->ch_layout);
-        if (ret < 0) {
-            return ret;
-        }
-    }
-    if (tc->a_layout.order == AV_CHANNEL_ORDER_UNSPEC) {
-        return AVERROR_PATCHWELCOME;
-    }
-    tc->a_rate = frame->sample_rate;
-    tc->a_format = frame->format;
-
-    tc->agraph = avfilter_graph_alloc();
-    if (tc->agraph == NULL) {
-        return AVERROR(ENOMEM);
-    }
-
-    tc->asrc = avfilter_graph_alloc_filter(tc->agraph,
-                                           avfilter_get_by_name("abuffer"),
-                                           "in");
-    par = av_buffersrc_parameters_alloc();
-    if (tc->asrc == NULL || par == NULL) {
-        av_free(par);
-        return AVERROR(ENOMEM);
-    }
-    par->format = frame->format;
-    par->sample_rate = frame->sample_rate;
-    par->time_base = av_make_q(1, frame->sample_rate);
-    par->ch_layout = tc->a_layout;      /* copied by the call */
-    ret = av_buffersrc_parameters_set(tc->asrc, par);
-    av_free(par);
-    if (ret >= 0) {
-        ret = avfilter_init_str(tc->asrc, NULL);
-    }
-    if (ret < 0) {
-        return ret;
-    }
-
-    ret = avfilter_graph_create_filter(&tc->asink,
-                                       avfilter_get_by_name("abuffersink"),
-                                       "out", NULL, NULL, tc->agraph);
-    if (ret < 0) {
-        return ret;
-    }
-
-    /* async: a gap in the input's timestamps becomes silence, so that the
-       audio stays in sync with the video after it */
-    snprintf(chain, sizeof(chain),
-             "[in]aresample=%d:async=1,aformat=sample_fmts=%s:sample_rates=%d:"
-             "channel_layouts=%s[out0]", enc->sample_rate,
-             av_get_sample_fmt_name(enc->sample_fmt), enc->sample_rate,
-             enc->ch_layout.nb_channels == 1 ? "mono" : "stereo");
-
-    ret = vs_tc_link_graph(tc->agraph, tc->asrc, &tc->asink, 1, chain,
-                           &oom);
-    return ret;
-}
-
-
-/*
- * Encodes what the FIFO holds, frame_size samples at a time (the rest at
- * EOF: flush). The timestamps are our own sample count from the first
- * sample out of the graph: contiguous, so strictly increasing whatever
- * the input's timestamps did.
- */
-static int
-vs_tc_audio_encode(vs_tc_t *tc, int flush)
-{
-    AVCodecContext  *enc = tc->aenc;
-    int              ret, n;
-
-    for ( ;; ) {
-        n = av_audio_fifo_size(tc->afifo);
-        if (n == 0 || (n < enc->frame_size && !flush)) {
-            break;
-        }
-        if (n > enc->frame_size) {
-            n = enc->frame_size;
-        }
-
-        /* the encoder may still hold the last one */
-        tc->aframe->nb_samples = enc->frame_size;
-        ret = av_frame_make_writable(tc->aframe);
-        if (ret < 0) {
-            return ret;
-        }
-        if (av_audio_fifo_read(tc->afifo, (void **) tc->aframe->data, n)
-            != n)
-        {
-            return AVERROR_BUG;
-        }
-        tc->aframe->nb_samples = n;
-        tc->aframe->pts = tc->a_first + tc->a_samples;
-        tc->a_samples += n;
-
-        ret = vs_media_encode(enc, tc->aframe, &tc->audio_dest, tc->opkt,
-                              tc->tmp);
-        if (ret < 0) {
-            return ret;
-        }
-    }
-
-    return flush ? vs_media_encode(enc, NULL, &tc->audio_dest, tc->opkt,
-                                   tc->tmp)
-                 : 0;
-}
-
-
-/* Moves what the audio graph has ready (all of it at EOF) into the FIFO. */
-static int
-vs_tc_audio_drain(vs_tc_t *tc, int eof)
-{
-    int  ret;
-
-    if (tc->agraph == NULL) {
-        return 0;
-    }
-
-    if (eof) {
-        ret = av_buffersrc_add_frame_flags(tc->asrc, NULL, 0);
-        if (ret < 0) {
-            return ret;
-        }
-    }
-
-    for ( ;; ) {
-        ret = av_buffersink_get_frame(tc->asink, tc->filtered);
-        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
-            return 0;
-        }
-        if (ret < 0) {
-            return ret;
-        }
-
-        if (tc->a_first == AV_NOPTS_VALUE) {
-            tc->a_first = tc->filtered->pts != AV_NOPTS_VALUE
-                          ? av_rescale_q(tc->filtered->pts,
-                                         av_buffersink_get_time_base(
-                                             tc->asink),
-                                         tc->aenc->time_base)
-                          : 0;
-        }
-
-        ret = av_audio_fifo_write(tc->afifo, (void **) tc->filtered->data,
-                                  tc->filtered->nb_samples);
-        av_frame_unref(tc->filtered);
-        if (ret < 0) {
-            return ret;
-        }
-    }
-}
-
-
-/*
- * A decoded audio frame. Its timestamp is the input's where that makes
- * sense and our prediction (the previous frame's end) where it does not:
- * missing (laced Matroska blocks), jittering (millisecond Matroska
- * timestamps of 1024-sample frames), or going backwards (a broken or
- * restarted stream; the ffmpeg tool clamps these too). Only a forward gap
- * of over 100 ms is kept, and becomes silence.
- */
-static int
-vs_tc_audio_frame(vs_tc_t *tc, AVFrame *frame)
-{
-    AVStream  *ist = tc->ifmt->streams[tc->ain];
-    AVRational tb = av_make_q(1, frame->sample_rate);
-    int64_t    pts;
-    int        ret;
-
-    if (frame->sample_rate <= 0 || frame->ch_layout.nb_channels <= 0
-        || frame->nb_samples <= 0)
-    {
-        return 0;       /* nothing to play: skip, as a corrupt packet */
-    }
-
-    if (tc->agraph == NULL || frame->sample_rate != tc->a_rate
-        || frame->format != tc->a_format
-        || frame->ch_layout.nb_channels != tc->a_layout.nb_channels
-        || (frame->ch_layout.order != AV_CHANNEL_ORDER_UNSPEC
-            && av_channel_layout_compare(&frame->ch_layout,
-                                         &tc->a_layout) != 0))
-    {
-        /* the old graph's last samples first, at the old rate */
-        ret = vs_tc_audio_drain(tc, 1);
-        if (ret < 0) {
-            return ret;
-        }
-        if (tc->a_next != AV_NOPTS_VALUE) {
-            tc->a_next = av_rescale_q(tc->a_next,
-                                      av_make_q(1, tc->a_rate), tb);
-        }
-        ret = vs_tc_audio_graph(tc, frame);
-        if (ret < 0) {
-            return ret;
-        }
-    }
-
-    pts = frame->best_effort_timestamp;
-    if (pts != AV_NOPTS_VALUE) {
-        pts = av_rescale_q(pts, ist->time_base, tb);
-    }
-    if (tc->a_next != AV_NOPTS_VALUE
-        && (pts == AV_NOPTS_VALUE || pts < tc->a_next
-            || pts - tc->a_next <= frame->sample_rate / 10))
-    {
-        pts = tc->a_next;
-    }
-    if (pts == AV_NOPTS_VALUE) {
-        pts = 0;
-    }
-    frame->pts = pts;
-    tc->a_next = pts + frame->nb_samples;
-
-    ret = av_buffersrc_add_frame_flags(tc->asrc, frame,
-                                       AV_BUFFERSRC_FLAG_KEEP_REF);
-    if (ret < 0) {
-        return ret;
-    }
-
-    ret = vs_tc_audio_drain(tc, 0);
-    if (ret < 0) {
-        return ret;
-    }
-
-    return vs_tc_audio_encode(tc, 0);
-}
-
-
-/* The decoder is flushed: the graph, the FIFO, then the encoder. */
-static int
-vs_tc_audio_flush(vs_tc_t *tc)
-{
-    int  ret;
-
-    ret = vs_tc_audio_drain(tc, 1);
-    if (ret < 0) {
-        return ret;
-    }
-
-    return vs_tc_audio_encode(tc, 1);
 }
 
 
@@ -1177,10 +789,11 @@ vs_tc_open_outputs(vs_tc_t *tc)
     } else if (tc->ain >= 0) {
         st = avformat_new_stream(tc->ofmt, NULL);
         if (st != NULL
-            && avcodec_parameters_from_context(st->codecpar, tc->aenc) >= 0)
+            && avcodec_parameters_from_context(st->codecpar,
+                                               tc->audio.enc) >= 0)
         {
             apar = st->codecpar;
-            atb = tc->aenc->time_base;
+            atb = tc->audio.enc->time_base;
             st->time_base = atb;
             tc->aout = st;
         }
@@ -1400,7 +1013,7 @@ vs_tc_drain_video(vs_tc_t *tc, int flush)
 
 /*
  * Decodes one packet (NULL: flush) and sends the frames on: video through
- * the graph to every branch, audio to vs_tc_audio_frame(). A corrupt
+ * the graph to every branch, audio to media_audio.c. A corrupt
  * packet is skipped, as the ffmpeg tool does; only I/O, filter and encoder
  * errors stop the job.
  */
@@ -1430,7 +1043,8 @@ vs_tc_decode(vs_tc_t *tc, AVCodecContext *dec, AVPacket *pkt)
         }
 
         if (dec == tc->adec) {
-            ret = vs_tc_audio_frame(tc, tc->frame);
+            ret = vs_media_audio_frame(&tc->audio, tc->frame,
+                                       tc->ifmt->streams[tc->ain]->time_base);
             av_frame_unref(tc->frame);
             if (ret < 0) {
                 return ret;
@@ -1467,7 +1081,7 @@ vs_tc_decode(vs_tc_t *tc, AVCodecContext *dec, AVPacket *pkt)
 
     /* decoder flushed: flush the graph and the encoders */
     if (dec == tc->adec) {
-        return vs_tc_audio_flush(tc);
+        return vs_media_audio_flush(&tc->audio);
     }
 
     ret = av_buffersrc_add_frame_flags(tc->vsrc, NULL, 0);
@@ -1572,15 +1186,15 @@ vs_tc_remux_audio_ts(vs_tc_t *tc, AVPacket *pkt, AVStream *ist)
                                 av_make_q(1, par->sample_rate),
                                 ist->time_base);
     }
-    if (tc->a_next != AV_NOPTS_VALUE
-        && (pkt->dts == AV_NOPTS_VALUE || pkt->dts < tc->a_next))
+    if (tc->a_copy_next != AV_NOPTS_VALUE
+        && (pkt->dts == AV_NOPTS_VALUE || pkt->dts < tc->a_copy_next))
     {
-        pkt->dts = tc->a_next;
-        pkt->pts = tc->a_next;
+        pkt->dts = tc->a_copy_next;
+        pkt->pts = tc->a_copy_next;
     }
 
     if (pkt->dts != AV_NOPTS_VALUE) {
-        tc->a_next = pkt->dts + (duration > 0 ? duration : 1);
+        tc->a_copy_next = pkt->dts + (duration > 0 ? duration : 1);
     }
 }
 
@@ -1720,13 +1334,8 @@ vs_tc_close(vs_tc_t *tc)
     }
     avcodec_free_context(&tc->vdec);
     avcodec_free_context(&tc->adec);
-    avcodec_free_context(&tc->aenc);
+    vs_media_audio_close(&tc->audio);
     avfilter_graph_free(&tc->vgraph);
-    avfilter_graph_free(&tc->agraph);
-    av_audio_fifo_free(tc->afifo);
-    tc->afifo = NULL;
-    av_frame_free(&tc->aframe);
-    av_channel_layout_uninit(&tc->a_layout);
     av_frame_free(&tc->poster);
     av_packet_free(&tc->pkt);
     av_packet_free(&tc->opkt);
@@ -1845,7 +1454,7 @@ vs_tc_transcode(const char *input, const vs_tc_outputs_t *out,
     tc.vin = -1;
     tc.ain = -1;
     tc.percent = -1;
-    tc.a_next = AV_NOPTS_VALUE;
+    tc.a_copy_next = AV_NOPTS_VALUE;
     tc.in_last_us[0] = AV_NOPTS_VALUE;
     tc.in_last_us[1] = AV_NOPTS_VALUE;
 
