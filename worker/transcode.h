@@ -36,8 +36,9 @@ typedef struct {
                                      conform */
     int           threads;        /* codec threads, 0 = auto */
     int           keyframe_ms;    /* > 0: a keyframe exactly every this
-                                     many ms of presentation time (HLS
-                                     segments), 0: the encoder's choice */
+                                     many ms of presentation time, 0: the
+                                     encoder's choice; with hls_dir, the
+                                     segment length wins */
 
     /* progress 0..99 whenever it changes, from the reading thread */
     void        (*progress)(void *opaque, int percent);
