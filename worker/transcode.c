@@ -16,9 +16,11 @@
  * Copying happens when the source already is H.264 yuv420p within the
  * caps with AAC or no audio (remuxing.c); a copy the muxer refuses is done
  * again as a transcode. Then the video is still decoded, for the poster
- * (only up to its picture) and the renditions. Every encoder goes through
- * media_encode.c's one helper; the audio chain is media_audio.c's, HLS
- * muxers and the master playlist media_hls.c's, the JPEG media_poster.c's.
+ * (only up to its picture) and the renditions. The graph and its branches
+ * are media_video.c's, the audio chain media_audio.c's, both encoding
+ * through media_encode.c's one helper; HLS muxers and the master playlist
+ * are media_hls.c's, the JPEG media_poster.c's. What is left here: the
+ * input, the plan, the muxers' streams and the reading loop.
  *
  * The upload is opened by media_input.c (allow-listed demuxers, no nested
  * opens, limits before decoding). Timestamps reaching the encoders are
@@ -34,6 +36,7 @@
 #include "media_hls.h"
 #include "media_input.h"
 #include "media_poster.h"
+#include "media_video.h"
 
 #include <libavcodec/avcodec.h>
 #include <libavfilter/buffersink.h>
@@ -50,19 +53,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* One branch of the video graph: a size, its sink, its encoder. */
-typedef struct {
-    int                  width;
-    int                  height;
-    AVFilterContext     *sink;
-    AVCodecContext      *enc;           /* NULL: pictures for the poster
-                                           only (remuxing without HLS) */
-    vs_media_sinks_t     dest;          /* the muxers its packets go to */
-    int64_t              v_last;        /* last pts to the encoder */
-    int64_t              v_step;        /* one frame, encoder time base */
-    int                  keyframe_ms;   /* > 0: forced on the boundaries */
-    int64_t              next_key_ms;
-} vs_tc_branch_t;
+/* a branch per rendition */
+_Static_assert(VS_HLS_MAX <= VS_MEDIA_BRANCHES_MAX, "HLS ladder too long");
 
 typedef struct {
     const vs_tc_opts_t  *opts;
@@ -79,28 +71,21 @@ typedef struct {
 
     AVCodecContext      *vdec;
     AVCodecContext      *adec;
-    AVFilterGraph       *vgraph;
-    AVFilterContext     *vsrc;
     vs_media_audio_t     audio;         /* decoded audio -> one AAC */
 
     /* branch 0 is the MP4's size (the top rendition's too), then one per
        smaller rendition */
-    vs_tc_branch_t       branch[VS_HLS_MAX];
-    int                  nbranch;
+    vs_media_video_t     video;
     vs_hls_t             hls;           /* hls.n == 0: no HLS */
     vs_media_sinks_t     audio_dest;    /* the MP4 and every rendition */
     vs_media_sinks_t     copy_dest;     /* remuxing: the MP4's video */
 
-    AVFrame             *poster;        /* the picked picture (a ref) */
-    int64_t              poster_us;     /* the picture wanted: 10% in */
-    int                  poster_done;
     int                  decode_video;  /* 0: no (more) video decoding */
 
     AVPacket            *pkt;
     AVPacket            *opkt;
     AVPacket            *tmp;
     AVFrame             *frame;
-    AVFrame             *filtered;
 
     int64_t              start_us;      /* input start time, subtracted */
     int64_t              duration_us;   /* 0 when unknown */
@@ -437,94 +422,19 @@ vs_tc_open_decoder(vs_tc_t *tc, int index, AVCodecContext **out)
 }
 
 
-/*
- * buffer -> [rotation] -> [fps] -> split -> per branch: scale ->
- * format=yuv420p -> buffersink. Rotation and the frame rate cap are done
- * once for every branch; each branch scales from the source's pixels.
- */
+/* The video graph of media_video.c, for the branches planned. */
 static vs_tc_status_t
 vs_tc_video_graph(vs_tc_t *tc)
 {
-    AVStream         *st = tc->ifmt->streams[tc->vin];
-    AVFilterContext  *sinks[VS_HLS_MAX];
-    AVRational        fps, sar;
-    char              args[512], chain[2048], pre[128], e[128];
-    const char       *rotate;
-    size_t            len;
-    int               ret, oom, i;
+    AVStream  *st = tc->ifmt->streams[tc->vin];
+    char       chain[2048], e[128];
+    int        ret, oom;
 
-    tc->vgraph = avfilter_graph_alloc();
-    if (tc->vgraph == NULL) {
-        return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
-    }
-    tc->vgraph->nb_threads = tc->opts->threads;
-
-    sar = tc->vdec->sample_aspect_ratio;
-    snprintf(args, sizeof(args),
-             "video_size=%dx%d:pix_fmt=%d:time_base=%d/%d:"
-             "pixel_aspect=%d/%d",
-             tc->vdec->width, tc->vdec->height, tc->vdec->pix_fmt,
-             st->time_base.num, st->time_base.den,
-             sar.num > 0 ? sar.num : 1, sar.den > 0 ? sar.den : 1);
-
-    ret = avfilter_graph_create_filter(&tc->vsrc,
-                                       avfilter_get_by_name("buffer"),
-                                       "in", args, NULL, tc->vgraph);
-    if (ret < 0) {
-        return VS_TC_FAIL(tc, VS_TC_PERMANENT, "video filter source: %s",
-                          vs_av_err(ret, e, sizeof(e)));
-    }
-
-    for (i = 0; i < tc->nbranch; i++) {
-        snprintf(args, sizeof(args), "out%d", i);
-        ret = avfilter_graph_create_filter(&tc->branch[i].sink,
-                                           avfilter_get_by_name("buffersink"),
-                                           args, NULL, NULL, tc->vgraph);
-        if (ret < 0) {
-            return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "video filter sink: %s",
-                              vs_av_err(ret, e, sizeof(e)));
-        }
-        sinks[i] = tc->branch[i].sink;
-    }
-
-    switch (tc->rotation) {
-    case 90:  rotate = "transpose=clock,"; break;
-    case 180: rotate = "hflip,vflip,"; break;
-    case 270: rotate = "transpose=cclock,"; break;
-    default:  rotate = ""; break;
-    }
-
-    /* the frame rate cap: only a faster input gets an fps filter */
-    fps = av_guess_frame_rate(tc->ifmt, st, NULL);
-    if (fps.num > 0 && fps.den > 0
-        && av_cmp_q(fps, av_make_q(tc->opts->max_fps, 1)) > 0)
-    {
-        snprintf(pre, sizeof(pre), "%sfps=%d,", rotate, tc->opts->max_fps);
-    } else {
-        snprintf(pre, sizeof(pre), "%s", rotate);
-    }
-
-    if (tc->nbranch == 1) {
-        snprintf(chain, sizeof(chain), "[in]%sscale=%d:%d:flags=bicubic,"
-                 "format=yuv420p[out0]", pre, tc->branch[0].width,
-                 tc->branch[0].height);
-
-    } else {
-        len = snprintf(chain, sizeof(chain), "[in]%ssplit=%d", pre,
-                       tc->nbranch);
-        for (i = 0; i < tc->nbranch; i++) {
-            len += snprintf(chain + len, sizeof(chain) - len, "[s%d]", i);
-        }
-        for (i = 0; i < tc->nbranch; i++) {
-            len += snprintf(chain + len, sizeof(chain) - len,
-                            ";[s%d]scale=%d:%d:flags=bicubic,"
-                            "format=yuv420p[out%d]", i, tc->branch[i].width,
-                            tc->branch[i].height, i);
-        }
-    }
-
-    ret = vs_media_link_graph(tc->vgraph, tc->vsrc, sinks, tc->nbranch, chain,
-                           &oom);
+    ret = vs_media_video_graph(&tc->video, tc->vdec, st->time_base,
+                               av_guess_frame_rate(tc->ifmt, st, NULL),
+                               tc->rotation, tc->opts->max_fps,
+                               tc->opts->threads, chain, sizeof(chain),
+                               &oom);
     if (oom) {
         return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
     }
@@ -547,44 +457,30 @@ vs_tc_video_graph(vs_tc_t *tc)
 static vs_tc_status_t
 vs_tc_open_video_encoder(vs_tc_t *tc, int i)
 {
-    vs_tc_branch_t   *b = &tc->branch[i];
     vs_media_x264_t   want;
-    AVRational        fps, cap;
     char              e[128];
-    int               ret, mp4;
-
-    mp4 = i == 0 && !tc->remux;
-
-    fps = av_buffersink_get_frame_rate(b->sink);
-    cap = av_make_q(tc->opts->max_fps, 1);
-    if (fps.num <= 0 || fps.den <= 0 || av_cmp_q(fps, cap) > 0) {
-        fps = fps.num > 0 && fps.den > 0 ? cap : av_make_q(25, 1);
-    }
+    int               ret;
 
     memset(&want, 0, sizeof(want));
-    want.width = av_buffersink_get_w(b->sink);
-    want.height = av_buffersink_get_h(b->sink);
-    want.time_base = av_buffersink_get_time_base(b->sink);
-    want.framerate = fps;
-    want.sample_aspect_ratio = av_buffersink_get_sample_aspect_ratio(b->sink);
+    vs_media_video_want(&tc->video, i, tc->opts->max_fps, &want);
     want.threads = tc->opts->threads;
     want.crf = tc->opts->crf;
     want.preset = tc->opts->preset;
     want.keyframe_ms = tc->hls.n > 0 ? tc->out->hls_segment * 1000
                                      : tc->opts->keyframe_ms;
-    if (mp4) {
+    if (i == 0 && !tc->remux) {
         want.global_header = tc->ofmt->oformat->flags & AVFMT_GLOBALHEADER;
     } else {
         want.global_header = tc->hls.r[i].out->oformat->flags
                              & AVFMT_GLOBALHEADER;
         want.maxrate = (int64_t) (want.width * (double) want.height
-                                  * av_q2d(fps) * 0.1);
+                                  * av_q2d(want.framerate) * 0.1);
         if (want.maxrate < 200000) {
             want.maxrate = 200000;
         }
     }
 
-    ret = vs_media_open_x264(&want, &b->enc);
+    ret = vs_media_video_open(&tc->video, i, &want);
     if (ret == AVERROR(ENOMEM)) {
         return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
     }
@@ -592,12 +488,6 @@ vs_tc_open_video_encoder(vs_tc_t *tc, int i)
         return VS_TC_FAIL(tc, VS_TC_PERMANENT, "cannot open libx264 for "
                           "%dx%d: %s", want.width, want.height,
                           vs_av_err(ret, e, sizeof(e)));
-    }
-
-    b->keyframe_ms = want.keyframe_ms;
-    b->v_step = av_rescale_q(1, av_inv_q(fps), b->enc->time_base);
-    if (b->v_step < 1) {
-        b->v_step = 1;
     }
 
     return VS_TC_OK;
@@ -675,17 +565,16 @@ vs_tc_plan(vs_tc_t *tc)
         vs_hls_plan(&tc->hls, rw, rh, ow, oh, tc->out->hls_ladder);
     }
 
-    tc->nbranch = tc->hls.n > 0 ? tc->hls.n : 1;
-    for (i = 0; i < tc->nbranch; i++) {
-        tc->branch[i].width = i == 0 ? ow : tc->hls.r[i].width;
-        tc->branch[i].height = i == 0 ? oh : tc->hls.r[i].height;
-        tc->branch[i].v_last = AV_NOPTS_VALUE;
+    tc->video.n = tc->hls.n > 0 ? tc->hls.n : 1;
+    for (i = 0; i < tc->video.n; i++) {
+        tc->video.branch[i].width = i == 0 ? ow : tc->hls.r[i].width;
+        tc->video.branch[i].height = i == 0 ? oh : tc->hls.r[i].height;
     }
 
     tc->decode_video = !tc->remux || tc->hls.n > 0
                        || tc->out->poster_path != NULL;
-    tc->poster_done = tc->out->poster_path == NULL;
-    tc->poster_us = tc->duration_us / 10;
+    tc->video.want_poster = tc->out->poster_path != NULL;
+    tc->video.poster_us = tc->duration_us / 10;
 }
 
 
@@ -733,7 +622,7 @@ vs_tc_open_outputs(vs_tc_t *tc)
         if (status == VS_TC_OK) {
             status = vs_tc_video_graph(tc);
         }
-        for (i = 0; status == VS_TC_OK && i < tc->nbranch; i++) {
+        for (i = 0; status == VS_TC_OK && i < tc->video.n; i++) {
             if (i > 0 || !tc->remux || tc->hls.n > 0) {
                 status = vs_tc_open_video_encoder(tc, i);
             }
@@ -765,12 +654,12 @@ vs_tc_open_outputs(vs_tc_t *tc)
         tc->vout = avformat_new_stream(tc->ofmt, NULL);
         if (tc->vout != NULL
             && avcodec_parameters_from_context(tc->vout->codecpar,
-                                               tc->branch[0].enc) >= 0)
+                                               tc->video.branch[0].enc) >= 0)
         {
-            tc->vout->time_base = tc->branch[0].enc->time_base;
-            tc->vout->avg_frame_rate = tc->branch[0].enc->framerate;
+            tc->vout->time_base = tc->video.branch[0].enc->time_base;
+            tc->vout->avg_frame_rate = tc->video.branch[0].enc->framerate;
             tc->vout->sample_aspect_ratio =
-                tc->branch[0].enc->sample_aspect_ratio;
+                tc->video.branch[0].enc->sample_aspect_ratio;
         } else {
             tc->vout = NULL;
         }
@@ -806,8 +695,8 @@ vs_tc_open_outputs(vs_tc_t *tc)
     if (tc->remux) {
         vs_media_sink_add(&tc->copy_dest, tc->ofmt, tc->vout);
     } else {
-        tc->branch[0].dest.guard = 1;
-        vs_media_sink_add(&tc->branch[0].dest, tc->ofmt, tc->vout);
+        tc->video.branch[0].dest.guard = 1;
+        vs_media_sink_add(&tc->video.branch[0].dest, tc->ofmt, tc->vout);
     }
     tc->audio_dest.guard = !tc->remux;
     if (tc->aout != NULL) {
@@ -819,14 +708,16 @@ vs_tc_open_outputs(vs_tc_t *tc)
         r->vout = avformat_new_stream(r->out, NULL);
         if (r->vout == NULL
             || avcodec_parameters_from_context(r->vout->codecpar,
-                                               tc->branch[i].enc) < 0)
+                                               tc->video.branch[i].enc) < 0)
         {
             return VS_TC_FAIL(tc, VS_TC_TRANSIENT, "out of memory");
         }
-        r->vout->time_base = tc->branch[i].enc->time_base;
-        r->vout->avg_frame_rate = tc->branch[i].enc->framerate;
-        tc->branch[i].dest.guard = 1;
-        if (vs_media_sink_add(&tc->branch[i].dest, r->out, r->vout) < 0) {
+        r->vout->time_base = tc->video.branch[i].enc->time_base;
+        r->vout->avg_frame_rate = tc->video.branch[i].enc->framerate;
+        tc->video.branch[i].dest.guard = 1;
+        if (vs_media_sink_add(&tc->video.branch[i].dest, r->out, r->vout)
+            < 0)
+        {
             return VS_TC_FAIL(tc, VS_TC_PERMANENT, "too many outputs");
         }
 
@@ -868,146 +759,6 @@ vs_tc_open_outputs(vs_tc_t *tc)
     }
 
     return VS_TC_OK;
-}
-
-
-/*
- * Whether the frame at pts (in tb) starts a segment of every_ms: the first
- * frame at or after each multiple, compared exactly (the HLS muxer cuts
- * at the first keyframe whose time reaches the boundary).
- */
-static int
-vs_tc_force_key(int64_t pts, AVRational tb, int every_ms, int64_t *next_ms)
-{
-    if (pts == AV_NOPTS_VALUE
-        || av_compare_ts(pts, tb, *next_ms, av_make_q(1, 1000)) < 0)
-    {
-        return 0;
-    }
-
-    /* the next boundary after this frame */
-    *next_ms = (av_rescale_q_rnd(pts, tb, av_make_q(1, 1000),
-                                 AV_ROUND_DOWN) / every_ms + 1)
-               * (int64_t) every_ms;
-    return 1;
-}
-
-
-/*
- * Keeps a reference to the poster's picture: the latest one until one at
- * or after 10% of the duration is reached (a short video ends with its
- * last). Once found and nothing else needs pictures, decoding stops.
- */
-static int
-vs_tc_poster_pick(vs_tc_t *tc, AVFrame *picture, AVRational tb)
-{
-    int  ret;
-
-    av_frame_unref(tc->poster);
-    ret = av_frame_ref(tc->poster, picture);
-    if (ret < 0) {
-        return ret;
-    }
-
-    if (picture->pts != AV_NOPTS_VALUE
-        && av_compare_ts(picture->pts, tb, tc->poster_us, AV_TIME_BASE_Q)
-           >= 0)
-    {
-        tc->poster_done = 1;
-        if (tc->remux && tc->hls.n == 0) {
-            tc->decode_video = 0;
-        }
-    }
-
-    return 0;
-}
-
-
-/* Pulls what branch b of the graph has ready and encodes it; flush at EOF. */
-static int
-vs_tc_drain_branch(vs_tc_t *tc, vs_tc_branch_t *b, int flush)
-{
-    AVRational       tb = av_buffersink_get_time_base(b->sink);
-    AVCodecContext  *enc = b->enc;
-    int              ret;
-
-    for ( ;; ) {
-        ret = av_buffersink_get_frame(b->sink, tc->filtered);
-        if (ret == AVERROR(EAGAIN) || ret == AVERROR_EOF) {
-            break;
-        }
-        if (ret < 0) {
-            return ret;
-        }
-
-        if (b == &tc->branch[0] && !tc->poster_done) {
-            ret = vs_tc_poster_pick(tc, tc->filtered, tb);
-            if (ret < 0) {
-                av_frame_unref(tc->filtered);
-                return ret;
-            }
-        }
-
-        if (enc == NULL) {
-            av_frame_unref(tc->filtered);
-            continue;
-        }
-
-        if (tc->filtered->pts != AV_NOPTS_VALUE) {
-            tc->filtered->pts = av_rescale_q(tc->filtered->pts, tb,
-                                             enc->time_base);
-        }
-        tc->filtered->pict_type = AV_PICTURE_TYPE_NONE;
-
-        /* libx264 needs strictly increasing timestamps: a picture without
-           one (a raw H.264 stream has none) comes one frame after the
-           last, a repeated or earlier one is dropped (as the ffmpeg
-           tool's frame rate logic does). Every branch gets the same
-           pictures, so every branch drops the same ones. */
-        if (tc->filtered->pts == AV_NOPTS_VALUE) {
-            tc->filtered->pts = b->v_last != AV_NOPTS_VALUE
-                                ? b->v_last + b->v_step : 0;
-        }
-        if (b->v_last != AV_NOPTS_VALUE && tc->filtered->pts <= b->v_last) {
-            av_frame_unref(tc->filtered);
-            continue;
-        }
-        b->v_last = tc->filtered->pts;
-
-        /* the same instants in every branch: renditions cut alike */
-        if (b->keyframe_ms > 0
-            && vs_tc_force_key(tc->filtered->pts, enc->time_base,
-                               b->keyframe_ms, &b->next_key_ms))
-        {
-            tc->filtered->pict_type = AV_PICTURE_TYPE_I;
-        }
-
-        ret = vs_media_encode(enc, tc->filtered, &b->dest, tc->opkt,
-                              tc->tmp);
-        av_frame_unref(tc->filtered);
-        if (ret < 0) {
-            return ret;
-        }
-    }
-
-    return flush && enc != NULL
-           ? vs_media_encode(enc, NULL, &b->dest, tc->opkt, tc->tmp) : 0;
-}
-
-
-/* Every branch, in order: the MP4's (and the poster's) first. */
-static int
-vs_tc_drain_video(vs_tc_t *tc, int flush)
-{
-    int  i, ret;
-
-    for (i = 0; i < tc->nbranch; i++) {
-        ret = vs_tc_drain_branch(tc, &tc->branch[i], flush);
-        if (ret < 0) {
-            return ret;
-        }
-    }
-    return 0;
 }
 
 
@@ -1066,16 +817,15 @@ vs_tc_decode(vs_tc_t *tc, AVCodecContext *dec, AVPacket *pkt)
             continue;
         }
 
-        ret = av_buffersrc_add_frame_flags(tc->vsrc, tc->frame,
-                                           AV_BUFFERSRC_FLAG_KEEP_REF);
+        ret = vs_media_video_push(&tc->video, tc->frame);
         av_frame_unref(tc->frame);
         if (ret < 0) {
             return ret;
         }
 
-        ret = vs_tc_drain_video(tc, 0);
-        if (ret < 0) {
-            return ret;
+        /* remuxing without HLS: decoded for the poster only */
+        if (tc->remux && tc->hls.n == 0 && tc->video.poster_done) {
+            tc->decode_video = 0;
         }
     }
 
@@ -1084,11 +834,7 @@ vs_tc_decode(vs_tc_t *tc, AVCodecContext *dec, AVPacket *pkt)
         return vs_media_audio_flush(&tc->audio);
     }
 
-    ret = av_buffersrc_add_frame_flags(tc->vsrc, NULL, 0);
-    if (ret < 0) {
-        return ret;
-    }
-    return vs_tc_drain_video(tc, 1);
+    return vs_media_video_push(&tc->video, NULL);
 }
 
 
@@ -1317,8 +1063,6 @@ vs_tc_run(vs_tc_t *tc)
 static void
 vs_tc_close(vs_tc_t *tc)
 {
-    int  i;
-
     if (tc->ofmt != NULL) {
         if (!(tc->ofmt->oformat->flags & AVFMT_NOFILE)) {
             avio_closep(&tc->ofmt->pb);
@@ -1329,19 +1073,14 @@ vs_tc_close(vs_tc_t *tc)
     vs_hls_close(&tc->hls);
     vs_media_close(&tc->in);
     tc->ifmt = NULL;
-    for (i = 0; i < tc->nbranch; i++) {
-        avcodec_free_context(&tc->branch[i].enc);
-    }
+    vs_media_video_close(&tc->video);
     avcodec_free_context(&tc->vdec);
     avcodec_free_context(&tc->adec);
     vs_media_audio_close(&tc->audio);
-    avfilter_graph_free(&tc->vgraph);
-    av_frame_free(&tc->poster);
     av_packet_free(&tc->pkt);
     av_packet_free(&tc->opkt);
     av_packet_free(&tc->tmp);
     av_frame_free(&tc->frame);
-    av_frame_free(&tc->filtered);
 }
 
 
@@ -1411,11 +1150,11 @@ vs_tc_finish(vs_tc_t *tc)
     }
 
     if (tc->out->poster_path != NULL) {
-        if (tc->poster->width <= 0) {
+        if (tc->video.poster->width <= 0) {
             return VS_TC_FAIL(tc, VS_TC_PERMANENT, "poster: no frame "
                               "decoded");
         }
-        status = vs_poster_write(tc->poster, tc->out->poster_path,
+        status = vs_poster_write(tc->video.poster, tc->out->poster_path,
                                  tc->res->error, sizeof(tc->res->error));
         if (status != VS_TC_OK) {
             return status;
@@ -1423,7 +1162,7 @@ vs_tc_finish(vs_tc_t *tc)
     }
 
     if (tc->hls.n > 0) {
-        fps = tc->branch[0].enc->framerate;
+        fps = tc->video.branch[0].enc->framerate;
         apar = tc->hls.r[0].aout != NULL ? tc->hls.r[0].aout->codecpar : NULL;
         if (vs_hls_master(&tc->hls, fps, apar, tc->res->error,
                           sizeof(tc->res->error)) != 0)
@@ -1462,10 +1201,8 @@ vs_tc_transcode(const char *input, const vs_tc_outputs_t *out,
     tc.opkt = av_packet_alloc();
     tc.tmp = av_packet_alloc();
     tc.frame = av_frame_alloc();
-    tc.filtered = av_frame_alloc();
-    tc.poster = av_frame_alloc();
     if (tc.pkt == NULL || tc.opkt == NULL || tc.tmp == NULL
-        || tc.frame == NULL || tc.filtered == NULL || tc.poster == NULL)
+        || tc.frame == NULL)
     {
         status = VS_TC_FAIL(&tc, VS_TC_TRANSIENT, "out of memory");
         goto cleanup;
