@@ -246,6 +246,8 @@ start_worker() {
         # short polls, so that `make down` stops an idle worker quickly;
         # messages are still received the moment they arrive
         export VIDSTREAM_WAIT_TIME=${VIDSTREAM_WAIT_TIME:-5}
+        # HLS on, as in production (config/worker.env.example)
+        export VIDSTREAM_HLS=${VIDSTREAM_HLS:-1}
         # the stack's one worker serves its metrics (tests that start more
         # workers against the same stack.env must not all bind the port)
         export VIDSTREAM_METRICS_ADDR=${VIDSTREAM_WORKER_METRICS_URL#http://}

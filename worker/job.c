@@ -375,50 +375,80 @@ vs_job_upload_hls(vs_job_ctx_t *ctx, const char *dir, const char *prefix,
 }
 
 
-static vs_job_outcome_t
-vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
-{
-    const vs_config_t  *cfg = ctx->cfg;
-    vs_tc_opts_t        opts;
-    vs_tc_result_t      res;
-    vs_tc_status_t      tcs;
-    vs_claim_t          claim;
-    vs_job_outcome_t    outcome = VS_JOB_DELETE;
-    json_t             *fields;
-    char                err[512], status[32], dir[4096], mp4[4200],
-                        jpg[4200], hls[4200], key[2048], *url = NULL;
-    int64_t             size;
-    double              t0, t_claim, t_tc = 0, t_up = 0;
-    int                 try, rc, attempt = -1, have_dir = 0, renditions;
-    int                 done = 0;
-    vs_metrics_job_t    metrics;
+/*
+ * One job's state across its stages (vs_job_run). Each stage returns
+ * VS_STAGE_NEXT to go on; VS_STAGE_DONE with run->outcome set when the job
+ * ends there (a claim that finds no work returns before anything is
+ * held: VS_STAGE_NO_WORK); VS_STAGE_TRANSIENT with run->err set for a
+ * transient failure, which hands the video back.
+ */
+typedef enum {
+    VS_STAGE_NEXT = 0,
+    VS_STAGE_DONE,
+    VS_STAGE_NO_WORK,
+    VS_STAGE_TRANSIENT
+} vs_stage_t;
 
-    ctx->video_id = job->video_id;
-    ctx->failed_code = VS_ERR_NONE;
-    memset(&metrics, 0, sizeof(metrics));
-    metrics.video_id = job->video_id;
-    size = 0;
-    t0 = vs_now();
+typedef struct {
+    vs_job_ctx_t        *ctx;
+    const vs_job_t      *job;
+    int                  from_s3_event;
+
+    vs_job_outcome_t     outcome;
+    int                  attempt;
+    int64_t              size;          /* of the input */
+    char                *url;           /* the presigned input GET */
+    char                 dir[4096];     /* the work directory */
+    int                  have_dir;
+    char                 mp4[4200];
+    char                 jpg[4200];
+    char                 hls[4200];
+    vs_tc_result_t       res;
+    int                  done;          /* committed done */
+    char                 err[512];
+
+    double               t0;
+    double               t_claim;
+    double               t_tc;
+    double               t_up;
+    vs_metrics_job_t     metrics;
+} vs_job_run_t;
+
+
+/* 1. claim: the video is ours under a lease, or there is no work. */
+static vs_stage_t
+vs_job_claim(vs_job_run_t *run)
+{
+    vs_job_ctx_t        *ctx = run->ctx;
+    const vs_job_t      *job = run->job;
+    const vs_config_t   *cfg = ctx->cfg;
+    vs_claim_t           claim;
+    json_t              *fields;
+    char                 status[32];
+    int                  try;
+
+    run->outcome = VS_JOB_DELETE;
 
     if (strcmp(job->bucket, cfg->bucket) != 0) {
         vs_log(VS_LOG_ERROR, job->video_id, "claim", "message names bucket "
                "\"%.64s\", not ours: ignored", job->bucket);
-        return VS_JOB_DELETE;
+        return VS_STAGE_NO_WORK;
     }
 
-    /* 1. claim */
     for (try = 0; ; try++) {
         claim = vs_db_claim(&ctx->db, cfg->database_url, job->video_id,
-                            job->owner, job->key, from_s3_event,
-                            cfg->lease_seconds, cfg->max_attempts, &attempt,
-                            &metrics.queue_wait_seconds, status,
-                            sizeof(status), err, sizeof(err));
+                            job->owner, job->key, run->from_s3_event,
+                            cfg->lease_seconds, cfg->max_attempts,
+                            &run->attempt,
+                            &run->metrics.queue_wait_seconds, status,
+                            sizeof(status), run->err, sizeof(run->err));
         if (claim != VS_CLAIM_ERROR || try >= cfg->retries
             || vs_job_backoff(ctx, try) != 0)
         {
             break;
         }
-        vs_log(VS_LOG_WARN, job->video_id, "claim", "retrying: %s", err);
+        vs_log(VS_LOG_WARN, job->video_id, "claim", "retrying: %s",
+               run->err);
     }
 
     switch (claim) {
@@ -428,12 +458,12 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
         vs_log(VS_LOG_ERROR, job->video_id, "claim",
                "unknown video (no such id for this owner): message deleted, "
                "no video changed");
-        return VS_JOB_DELETE;
+        return VS_STAGE_NO_WORK;
     case VS_CLAIM_MISMATCH:
         vs_log(VS_LOG_ERROR, job->video_id, "claim",
                "message key does not match the video: message deleted, no "
                "video changed");
-        return VS_JOB_DELETE;
+        return VS_STAGE_NO_WORK;
     case VS_CLAIM_BUSY:
         if (ctx->receive_count > 1) {
             /*
@@ -444,37 +474,52 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
             vs_log(VS_LOG_WARN, job->video_id, "claim", "video is "
                    "processing under a live lease (or its attempts are "
                    "used up): message left to come back");
-            return VS_JOB_LEAVE;
+            run->outcome = VS_JOB_LEAVE;
+            return VS_STAGE_NO_WORK;
         }
         /* fall through */
     case VS_CLAIM_FINISHED:
         vs_log(VS_LOG_INFO, job->video_id, "claim", "video is already %s: "
                "duplicate message, no work", status);
-        return VS_JOB_DELETE;
+        return VS_STAGE_NO_WORK;
     case VS_CLAIM_NOT_READY:
         vs_log(VS_LOG_WARN, job->video_id, "claim",
                "video is still pending_upload: message left to come back");
-        return VS_JOB_LEAVE;
+        run->outcome = VS_JOB_LEAVE;
+        return VS_STAGE_NO_WORK;
     default:
-        vs_log(VS_LOG_ERROR, job->video_id, "claim", "%s", err);
-        return VS_JOB_LEAVE;
+        vs_log(VS_LOG_ERROR, job->video_id, "claim", "%s", run->err);
+        run->outcome = VS_JOB_LEAVE;
+        return VS_STAGE_NO_WORK;
     }
 
-    ctx->attempt = attempt;
+    ctx->attempt = run->attempt;
     ctx->last_progress = 0;
-    vs_job_lease_hold(ctx, job->video_id, attempt);
-    t_claim = vs_now();
+    vs_job_lease_hold(ctx, job->video_id, run->attempt);
+    run->t_claim = vs_now();
     vs_metrics_jobs_running(1);
     vs_job_event(ctx);
-    fields = json_pack("{s:i, s:i}", "attempt", attempt, "receive_count",
-                       ctx->receive_count);
+    fields = json_pack("{s:i, s:i}", "attempt", run->attempt,
+                       "receive_count", ctx->receive_count);
     vs_log_fields(VS_LOG_INFO, job->video_id, "claim", fields,
                   "processing %s", job->key);
 
-    /* 2. the input: exists, not empty, not too large */
+    return VS_STAGE_NEXT;
+}
+
+
+/* 2. probe: the input exists, is not empty, not too large. */
+static vs_stage_t
+vs_job_probe(vs_job_run_t *run)
+{
+    vs_job_ctx_t        *ctx = run->ctx;
+    const vs_job_t      *job = run->job;
+    const vs_config_t   *cfg = ctx->cfg;
+    int                  try, rc;
+
     for (try = 0; ; try++) {
-        rc = vs_s3_head(ctx->aws, job->bucket, job->key, &size, err,
-                        sizeof(err));
+        rc = vs_s3_head(ctx->aws, job->bucket, job->key, &run->size,
+                        run->err, sizeof(run->err));
         if (rc != VS_S3_TRANSIENT || try >= cfg->retries
             || vs_job_backoff(ctx, try) != 0)
         {
@@ -483,45 +528,83 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
     }
 
     if (rc == VS_S3_NOT_FOUND) {
-        outcome = vs_job_fail(ctx, attempt, "input", VS_ERR_INPUT_MISSING,
-                              "the uploaded file was not found");
-        goto cleanup;
+        run->outcome = vs_job_fail(ctx, run->attempt, "input",
+                                   VS_ERR_INPUT_MISSING,
+                                   "the uploaded file was not found");
+        return VS_STAGE_DONE;
     }
     if (rc != 0) {
-        goto transient;
+        return VS_STAGE_TRANSIENT;
     }
-    if (size == 0) {
+    if (run->size == 0) {
         /* an object, but nothing in it that could ever decode */
-        outcome = vs_job_fail(ctx, attempt, "input", VS_ERR_INPUT_CORRUPT,
-                              "the uploaded file is empty");
-        goto cleanup;
+        run->outcome = vs_job_fail(ctx, run->attempt, "input",
+                                   VS_ERR_INPUT_CORRUPT,
+                                   "the uploaded file is empty");
+        return VS_STAGE_DONE;
     }
-    if (size > cfg->max_input_bytes) {
-        snprintf(err, sizeof(err), "the uploaded file is %lld bytes, over "
-                 "the limit of %lld", (long long) size,
+    if (run->size > cfg->max_input_bytes) {
+        snprintf(run->err, sizeof(run->err), "the uploaded file is %lld "
+                 "bytes, over the limit of %lld", (long long) run->size,
                  (long long) cfg->max_input_bytes);
-        outcome = vs_job_fail(ctx, attempt, "input", VS_ERR_INPUT_TOO_LARGE,
-                              err);
-        goto cleanup;
+        run->outcome = vs_job_fail(ctx, run->attempt, "input",
+                                   VS_ERR_INPUT_TOO_LARGE, run->err);
+        return VS_STAGE_DONE;
     }
 
-    url = malloc(VS_SIGV4_URL_MAX);
-    if (url == NULL) {
-        snprintf(err, sizeof(err), "out of memory");
-        goto transient;
+    return VS_STAGE_NEXT;
+}
+
+
+/*
+ * 3. fetch: where the input is read from and the outputs written. The
+ * input is not copied: the transcoder reads it over HTTP through a
+ * presigned GET (signed afresh for every try), into a work directory.
+ */
+static vs_stage_t
+vs_job_fetch(vs_job_run_t *run)
+{
+    const vs_config_t  *cfg = run->ctx->cfg;
+
+    run->url = malloc(VS_SIGV4_URL_MAX);
+    if (run->url == NULL) {
+        snprintf(run->err, sizeof(run->err), "out of memory");
+        return VS_STAGE_TRANSIENT;
     }
 
-    /* 3. transcode, reading the input over HTTP: no local copy */
-    snprintf(dir, sizeof(dir), "%s/vidstream-XXXXXX", cfg->tmp_dir);
-    if (mkdtemp(dir) == NULL) {
-        snprintf(err, sizeof(err), "mkdtemp %.200s: %s", dir,
+    snprintf(run->dir, sizeof(run->dir), "%s/vidstream-XXXXXX",
+             cfg->tmp_dir);
+    if (mkdtemp(run->dir) == NULL) {
+        snprintf(run->err, sizeof(run->err), "mkdtemp %.200s: %s", run->dir,
                  strerror(errno));
-        goto transient;
+        return VS_STAGE_TRANSIENT;
     }
-    have_dir = 1;
-    snprintf(mp4, sizeof(mp4), "%s/video.mp4", dir);
-    snprintf(jpg, sizeof(jpg), "%s/thumbnail.jpg", dir);
-    snprintf(hls, sizeof(hls), "%s/hls", dir);
+    run->have_dir = 1;
+    snprintf(run->mp4, sizeof(run->mp4), "%s/video.mp4", run->dir);
+    snprintf(run->jpg, sizeof(run->jpg), "%s/thumbnail.jpg", run->dir);
+    snprintf(run->hls, sizeof(run->hls), "%s/hls", run->dir);
+
+    if (cfg->hls && mkdir(run->hls, 0700) != 0) {
+        snprintf(run->err, sizeof(run->err), "mkdir: %s", strerror(errno));
+        return VS_STAGE_TRANSIENT;
+    }
+
+    return VS_STAGE_NEXT;
+}
+
+
+/* 4. transcode: every output from one decode of the input (transcode.h). */
+static vs_stage_t
+vs_job_transcode(vs_job_run_t *run)
+{
+    vs_job_ctx_t        *ctx = run->ctx;
+    const vs_job_t      *job = run->job;
+    const vs_config_t   *cfg = ctx->cfg;
+    vs_tc_opts_t         opts;
+    vs_tc_outputs_t      outputs;
+    vs_tc_status_t       tcs;
+    json_t              *fields;
+    int                  try, rc;
 
     vs_tc_opts_init(&opts);
     opts.max_height = cfg->max_height;
@@ -538,101 +621,118 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
     opts.interrupt = vs_job_interrupt;
     opts.opaque = ctx;
 
+    memset(&outputs, 0, sizeof(outputs));
+    outputs.mp4_path = run->mp4;
+    outputs.poster_path = run->jpg;
+    if (cfg->hls) {
+        outputs.hls_dir = run->hls;
+        outputs.hls_fmp4 = cfg->hls_fmp4;
+        outputs.hls_segment = cfg->hls_segment;
+        outputs.hls_ladder = cfg->hls_ladder;
+    }
+
     for (try = 0; ; try++) {
         /* a fresh URL each time: the last one may have expired */
         rc = vs_s3_presign_get(ctx->aws, job->bucket, job->key,
-                               VS_JOB_INPUT_URL_TTL, url, VS_SIGV4_URL_MAX,
-                               err, sizeof(err));
+                               VS_JOB_INPUT_URL_TTL, run->url,
+                               VS_SIGV4_URL_MAX, run->err,
+                               sizeof(run->err));
         if (rc != 0) {
-            goto transient;
+            return VS_STAGE_TRANSIENT;
         }
 
-        memset(&res, 0, sizeof(res));
-        tcs = vs_transcode(url, mp4, &opts, &res);
+        memset(&run->res, 0, sizeof(run->res));
+        tcs = vs_transcode(run->url, &outputs, &opts, &run->res);
         if (tcs != VS_TC_TRANSIENT || try >= cfg->retries
             || vs_job_backoff(ctx, try) != 0)
         {
             break;
         }
         vs_log(VS_LOG_WARN, job->video_id, "transcode", "retrying: %s",
-               res.error);
+               run->res.error);
     }
 
     if (tcs == VS_TC_PERMANENT) {
         /* the transcoder knows why (input_corrupt…); NONE: our side */
-        outcome = vs_job_fail(ctx, attempt, "transcode",
-                              res.code != VS_ERR_NONE
-                              ? res.code : VS_ERR_TRANSCODE_FAILED,
-                              res.error);
-        goto cleanup;
+        run->outcome = vs_job_fail(ctx, run->attempt, "transcode",
+                                   run->res.code != VS_ERR_NONE
+                                   ? run->res.code : VS_ERR_TRANSCODE_FAILED,
+                                   run->res.error);
+        return VS_STAGE_DONE;
     }
     if (tcs != VS_TC_OK) {
-        snprintf(err, sizeof(err), "%s", res.error);
-        goto transient;
+        snprintf(run->err, sizeof(run->err), "%s", run->res.error);
+        return VS_STAGE_TRANSIENT;
     }
 
-    tcs = vs_thumbnail(mp4, jpg, &opts, err, sizeof(err));
-    if (tcs == VS_TC_PERMANENT) {
-        outcome = vs_job_fail(ctx, attempt, "thumbnail",
-                              VS_ERR_TRANSCODE_FAILED, err);
-        goto cleanup;
-    }
-    if (tcs != VS_TC_OK) {
-        goto transient;
-    }
+    /* one decode feeds every output: the count shows it */
+    fields = json_pack("{s:I, s:i}", "decoded_frames",
+                       (json_int_t) run->res.decoded_frames, "renditions",
+                       run->res.renditions);
+    vs_log_fields(VS_LOG_INFO, job->video_id, "transcode", fields,
+                  "%lld source frame(s) decoded, %d HLS rendition(s)",
+                  (long long) run->res.decoded_frames, run->res.renditions);
 
-    if (cfg->hls) {
-        if (mkdir(hls, 0700) != 0) {
-            snprintf(err, sizeof(err), "mkdir: %s", strerror(errno));
-            goto transient;
-        }
-        tcs = vs_hls(mp4, hls, cfg->hls_fmp4, cfg->hls_segment,
-                     cfg->hls_ladder, !res.remuxed, &opts, &renditions, err,
-                     sizeof(err));
-        if (tcs == VS_TC_PERMANENT) {
-            outcome = vs_job_fail(ctx, attempt, "hls",
-                                  VS_ERR_TRANSCODE_FAILED, err);
-            goto cleanup;
-        }
-        if (tcs != VS_TC_OK) {
-            goto transient;
-        }
-        vs_log(VS_LOG_INFO, job->video_id, "hls", "%d rendition(s)",
-               renditions);
-    }
+    run->t_tc = vs_now();
+    return VS_STAGE_NEXT;
+}
 
-    t_tc = vs_now();
 
-    /* 4. outputs, output/<sub>/<id>/… */
+/* 5. store: the outputs under output/<sub>/<id>/ (section 4). */
+static vs_stage_t
+vs_job_store(vs_job_run_t *run)
+{
+    vs_job_ctx_t        *ctx = run->ctx;
+    const vs_job_t      *job = run->job;
+    char                 key[2048];
+    int                  rc;
+
     snprintf(key, sizeof(key), "output/%s/%s/video.mp4", job->owner,
              job->video_id);
-    rc = vs_job_upload(ctx, mp4, key, "video/mp4", err, sizeof(err));
+    rc = vs_job_upload(ctx, run->mp4, key, "video/mp4", run->err,
+                       sizeof(run->err));
     if (rc == 0) {
         snprintf(key, sizeof(key), "output/%s/%s/thumbnail.jpg", job->owner,
                  job->video_id);
-        rc = vs_job_upload(ctx, jpg, key, "image/jpeg", err, sizeof(err));
+        rc = vs_job_upload(ctx, run->jpg, key, "image/jpeg", run->err,
+                           sizeof(run->err));
     }
-    if (rc == 0 && cfg->hls) {
+    if (rc == 0 && ctx->cfg->hls) {
         snprintf(key, sizeof(key), "output/%s/%s/hls", job->owner,
                  job->video_id);
-        rc = vs_job_upload_hls(ctx, hls, key, 0, err, sizeof(err));
+        rc = vs_job_upload_hls(ctx, run->hls, key, 0, run->err,
+                               sizeof(run->err));
     }
     if (rc == VS_S3_PERMANENT) {
         /* S3 refused the outputs for good (a 4xx other than throttling) */
-        outcome = vs_job_fail(ctx, attempt, "upload", VS_ERR_STORAGE_FAILED,
-                              err);
-        goto cleanup;
+        run->outcome = vs_job_fail(ctx, run->attempt, "upload",
+                                   VS_ERR_STORAGE_FAILED, run->err);
+        return VS_STAGE_DONE;
     }
     if (rc != 0) {
-        goto transient;
+        return VS_STAGE_TRANSIENT;
     }
-    t_up = vs_now();
 
-    /* 5. commit: guarded by our lease */
+    run->t_up = vs_now();
+    return VS_STAGE_NEXT;
+}
+
+
+/* 6. commit: done, guarded by our lease; then the source may go. */
+static vs_stage_t
+vs_job_commit(vs_job_run_t *run)
+{
+    vs_job_ctx_t        *ctx = run->ctx;
+    const vs_job_t      *job = run->job;
+    const vs_config_t   *cfg = ctx->cfg;
+    const vs_tc_result_t *res = &run->res;
+    json_t              *fields;
+    int                  try, rc;
+
     for (try = 0; ; try++) {
-        rc = vs_db_done(&ctx->db, cfg->database_url, job->video_id, attempt,
-                        res.duration_ms, res.width, res.height, cfg->hls,
-                        err, sizeof(err));
+        rc = vs_db_done(&ctx->db, cfg->database_url, job->video_id,
+                        run->attempt, res->duration_ms, res->width,
+                        res->height, cfg->hls, run->err, sizeof(run->err));
         if (rc != VS_DB_TRANSIENT || try >= cfg->retries
             || vs_job_backoff(ctx, try) != 0)
         {
@@ -640,108 +740,171 @@ vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
         }
     }
     if (rc == VS_DB_TRANSIENT) {
-        goto transient;
+        return VS_STAGE_TRANSIENT;
     }
     if (rc == VS_DB_NO_ROW) {
         /* taken over (we were presumed dead) or deleted meanwhile */
         vs_log(VS_LOG_WARN, job->video_id, "commit", "lease of attempt %d "
                "lost: not committed, message deleted (the video's new "
-               "owner or the reconciler decides)", attempt);
-        outcome = VS_JOB_DELETE;
-        goto cleanup;
+               "owner or the reconciler decides)", run->attempt);
+        run->outcome = VS_JOB_DELETE;
+        return VS_STAGE_DONE;
     }
 
     fields = json_pack("{s:I, s:i, s:i, s:b, s:b, s:I, s:f, s:f, s:f, s:f}",
-                       "duration_ms", (json_int_t) res.duration_ms,
-                       "width", res.width, "height", res.height,
-                       "remuxed", res.remuxed, "audio", res.has_audio,
-                       "input_bytes", (json_int_t) size,
-                       "claim_s", t_claim - t0, "transcode_s", t_tc - t_claim,
-                       "upload_s", t_up - t_tc, "total_s", vs_now() - t0);
+                       "duration_ms", (json_int_t) res->duration_ms,
+                       "width", res->width, "height", res->height,
+                       "remuxed", res->remuxed, "audio", res->has_audio,
+                       "input_bytes", (json_int_t) run->size,
+                       "claim_s", run->t_claim - run->t0,
+                       "transcode_s", run->t_tc - run->t_claim,
+                       "upload_s", run->t_up - run->t_tc,
+                       "total_s", vs_now() - run->t0);
     vs_log_fields(VS_LOG_INFO, job->video_id, "done", fields, "done");
     vs_job_event(ctx);
-    done = 1;
-    metrics.media_seconds = res.duration_ms / 1000.0;
+    run->done = 1;
+    run->outcome = VS_JOB_DELETE;
+    run->metrics.media_seconds = res->duration_ms / 1000.0;
 
-    /* 6. the source is no longer needed (a failure here is only logged) */
+    /* the source is no longer needed (a failure here is only logged) */
     if (cfg->delete_source
-        && vs_s3_delete(ctx->aws, job->bucket, job->key, err, sizeof(err))
-           != 0)
+        && vs_s3_delete(ctx->aws, job->bucket, job->key, run->err,
+                        sizeof(run->err)) != 0)
     {
         vs_log(VS_LOG_WARN, job->video_id, "cleanup",
-               "cannot delete the source: %s", err);
+               "cannot delete the source: %s", run->err);
     }
 
-    goto cleanup;
+    return VS_STAGE_DONE;
+}
 
-transient:
+
+/* A transient failure: what becomes of the video and of the message. */
+static vs_job_outcome_t
+vs_job_transient(vs_job_run_t *run)
+{
+    vs_job_ctx_t  *ctx = run->ctx;
+    const char    *video_id = run->job->video_id;
+    char           reason[768];
 
     if (vs_job_lease_lost(ctx)) {
         /*
          * Not a failure of ours to report: the video's new owner (a
          * worker with the resent job) or the reconciler decides it.
          */
-        vs_log(VS_LOG_WARN, job->video_id, "lease", "lease of attempt %d "
-               "lost: job abandoned, message deleted", attempt);
-        outcome = VS_JOB_DELETE;
+        vs_log(VS_LOG_WARN, video_id, "lease", "lease of attempt %d "
+               "lost: job abandoned, message deleted", run->attempt);
+        return VS_JOB_DELETE;
+    }
 
-    } else if (vs_job_aborted(ctx)) {
-        vs_log(VS_LOG_WARN, job->video_id, "shutdown",
+    if (vs_job_aborted(ctx)) {
+        vs_log(VS_LOG_WARN, video_id, "shutdown",
                "job interrupted by shutdown: released to the queue");
-        outcome = VS_JOB_RELEASE;
         vs_job_release(ctx, NULL);
+        return VS_JOB_RELEASE;
+    }
 
-    } else if (ctx->max_receive > 0
-               && ctx->receive_count >= ctx->max_receive)
-    {
+    if (ctx->max_receive > 0 && ctx->receive_count >= ctx->max_receive) {
         /*
          * The queue's last delivery: the message goes to the dead-letter
          * queue next. The row stays queued (a DLQ redrive runs it again)
          * but says why it is stuck.
          */
-        char  reason[768];
-
         snprintf(reason, sizeof(reason), "transient failure on delivery "
                  "%d of %d, the job message goes to the dead-letter queue "
                  "(the video stays queued until it is redriven): %s",
-                 ctx->receive_count, ctx->max_receive, err);
-        vs_log(VS_LOG_ERROR, job->video_id, "retry", "%s", reason);
-        outcome = VS_JOB_LEAVE;
+                 ctx->receive_count, ctx->max_receive, run->err);
+        vs_log(VS_LOG_ERROR, video_id, "retry", "%s", reason);
         vs_job_release(ctx, reason);
-
-    } else {
-        vs_log(VS_LOG_ERROR, job->video_id, "retry", "transient failure "
-               "after %d retries, message left to come back: %s",
-               cfg->retries, err);
-        outcome = VS_JOB_LEAVE;
-        vs_job_release(ctx, NULL);
+        return VS_JOB_LEAVE;
     }
 
-cleanup:
+    vs_log(VS_LOG_ERROR, video_id, "retry", "transient failure after %d "
+           "retries, message left to come back: %s", ctx->cfg->retries,
+           run->err);
+    vs_job_release(ctx, NULL);
+    return VS_JOB_LEAVE;
+}
+
+
+/* The end of a claimed job: lease, metrics (one EMF record), files. */
+static void
+vs_job_finish(vs_job_run_t *run)
+{
+    vs_job_ctx_t      *ctx = run->ctx;
+    vs_metrics_job_t  *m = &run->metrics;
 
     vs_job_lease_drop(ctx);
 
-    /* one EMF record (and the Prometheus counters) per job taken */
-    metrics.outcome = done ? VS_METRICS_DONE
-                      : ctx->failed_code != VS_ERR_NONE ? VS_METRICS_FAILED
-                      : VS_METRICS_RETRY;
-    metrics.code = ctx->failed_code;
-    metrics.input_bytes = size;
-    metrics.wall_seconds = vs_now() - t0;
-    metrics.stage_seconds[VS_METRICS_FETCH] = t_claim - t0;
-    metrics.stage_seconds[VS_METRICS_TRANSCODE] =
-        t_tc > 0 ? t_tc - t_claim : metrics.wall_seconds - (t_claim - t0);
-    metrics.stage_seconds[VS_METRICS_STORE] =
-        t_tc > 0 ? vs_now() - t_tc : 0;
-    vs_metrics_job(&metrics);
+    m->outcome = run->done ? VS_METRICS_DONE
+                 : ctx->failed_code != VS_ERR_NONE ? VS_METRICS_FAILED
+                 : VS_METRICS_RETRY;
+    m->code = ctx->failed_code;
+    m->input_bytes = run->size;
+    m->wall_seconds = vs_now() - run->t0;
+    m->stage_seconds[VS_METRICS_FETCH] = run->t_claim - run->t0;
+    m->stage_seconds[VS_METRICS_TRANSCODE] =
+        run->t_tc > 0 ? run->t_tc - run->t_claim
+                      : m->wall_seconds - (run->t_claim - run->t0);
+    m->stage_seconds[VS_METRICS_STORE] =
+        run->t_tc > 0 ? vs_now() - run->t_tc : 0;
+    vs_metrics_job(m);
     vs_metrics_jobs_running(-1);
 
-    if (have_dir && nftw(dir, vs_rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0) {
-        vs_log(VS_LOG_WARN, job->video_id, "cleanup", "cannot remove %s: %s",
-               dir, strerror(errno));
+    if (run->have_dir
+        && nftw(run->dir, vs_rm_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+    {
+        vs_log(VS_LOG_WARN, run->job->video_id, "cleanup",
+               "cannot remove %s: %s", run->dir, strerror(errno));
     }
-    free(url);
-    return outcome;
+    free(run->url);
+}
+
+
+/*
+ * One job, as named stages: claim, probe, fetch, transcode, store,
+ * commit. A stage ends the job (its outcome set), fails transiently (the
+ * video handed back), or lets the next one run.
+ */
+static vs_job_outcome_t
+vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
+{
+    static vs_stage_t  (*const stages[])(vs_job_run_t *) = {
+        vs_job_probe, vs_job_fetch, vs_job_transcode, vs_job_store,
+        vs_job_commit
+    };
+    vs_job_run_t       job_run, *run = &job_run;
+    vs_stage_t         st;
+    size_t             i;
+
+    memset(run, 0, sizeof(*run));
+    run->ctx = ctx;
+    run->job = job;
+    run->from_s3_event = from_s3_event;
+    run->attempt = -1;
+    run->t0 = vs_now();
+    run->metrics.video_id = job->video_id;
+    ctx->video_id = job->video_id;
+    ctx->failed_code = VS_ERR_NONE;
+
+    st = vs_job_claim(run);
+    if (st == VS_STAGE_NO_WORK) {
+        return run->outcome;
+    }
+
+    for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++) {
+        st = stages[i](run);
+        if (st != VS_STAGE_NEXT) {
+            break;
+        }
+    }
+
+    if (st == VS_STAGE_TRANSIENT) {
+        run->outcome = vs_job_transient(run);
+    }
+
+    vs_job_finish(run);
+    return run->outcome;
 }
 
 

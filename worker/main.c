@@ -77,9 +77,8 @@ vs_transcode_command(const vs_config_t *cfg, int argc, char **argv)
     vs_tc_result_t  res;
     vs_tc_status_t  status;
     struct stat     st;
+    vs_tc_outputs_t outputs;
     json_t         *fields;
-    char            error[256];
-    int             renditions;
 
     if (argc < 2 || argc > 4) {
         vs_usage(stderr);
@@ -106,44 +105,35 @@ vs_transcode_command(const vs_config_t *cfg, int argc, char **argv)
         return 1;
     }
 
-    status = vs_transcode(argv[0], argv[1], &opts, &res);
-    if (status != VS_TC_OK) {
-        vs_log(VS_LOG_ERROR, NULL, "transcode", "%s%s", res.error,
-               status == VS_TC_TRANSIENT ? " (transient)" : "");
-        return 1;
-    }
-
-    fields = json_pack("{s:I, s:i, s:i, s:b, s:b}",
-                       "duration_ms", (json_int_t) res.duration_ms,
-                       "width", res.width, "height", res.height,
-                       "audio", res.has_audio, "remuxed", res.remuxed);
-    vs_log_fields(VS_LOG_INFO, NULL, "transcode", fields, "wrote %s", argv[1]);
-
-    if (argc >= 3) {
-        if (vs_thumbnail(argv[1], argv[2], &opts, error, sizeof(error))
-            != VS_TC_OK)
-        {
-            vs_log(VS_LOG_ERROR, NULL, "thumbnail", "%s", error);
-            return 1;
-        }
-    }
-
+    memset(&outputs, 0, sizeof(outputs));
+    outputs.mp4_path = argv[1];
+    outputs.poster_path = argc >= 3 ? argv[2] : NULL;
     if (argc >= 4) {
         if (mkdir(argv[3], 0755) != 0 && errno != EEXIST) {
             vs_log(VS_LOG_ERROR, NULL, "hls", "mkdir %s: %s", argv[3],
                    strerror(errno));
             return 1;
         }
-        if (vs_hls(argv[1], argv[3], cfg->hls_fmp4, cfg->hls_segment,
-                   cfg->hls_ladder, !res.remuxed, &opts, &renditions, error,
-                   sizeof(error)) != VS_TC_OK)
-        {
-            vs_log(VS_LOG_ERROR, NULL, "hls", "%s", error);
-            return 1;
-        }
-        vs_log(VS_LOG_INFO, NULL, "hls", "%d rendition(s) in %s", renditions,
-               argv[3]);
+        outputs.hls_dir = argv[3];
+        outputs.hls_fmp4 = cfg->hls_fmp4;
+        outputs.hls_segment = cfg->hls_segment;
+        outputs.hls_ladder = cfg->hls_ladder;
     }
+
+    status = vs_transcode(argv[0], &outputs, &opts, &res);
+    if (status != VS_TC_OK) {
+        vs_log(VS_LOG_ERROR, NULL, "transcode", "%s%s", res.error,
+               status == VS_TC_TRANSIENT ? " (transient)" : "");
+        return 1;
+    }
+
+    fields = json_pack("{s:I, s:i, s:i, s:b, s:b, s:I, s:i}",
+                       "duration_ms", (json_int_t) res.duration_ms,
+                       "width", res.width, "height", res.height,
+                       "audio", res.has_audio, "remuxed", res.remuxed,
+                       "decoded_frames", (json_int_t) res.decoded_frames,
+                       "renditions", res.renditions);
+    vs_log_fields(VS_LOG_INFO, NULL, "transcode", fields, "wrote %s", argv[1]);
 
     return 0;
 }

@@ -1,7 +1,8 @@
 /*
  * The media pipeline: any input libavformat can open (a local file or a
  * presigned S3 URL) to an H.264/AAC MP4 with moov first (CONTRACT.md
- * section 4), a JPEG poster frame and, optionally, an HLS rendition.
+ * section 4), a JPEG poster frame and, optionally, an HLS ladder, all
+ * from one demux and one decode of the source.
  *
  * Call sequences follow FFmpeg's doc/examples/transcoding.c and remuxing.c.
  * Nothing here knows about S3, SQS or PostgreSQL.
@@ -35,8 +36,9 @@ typedef struct {
                                      conform */
     int           threads;        /* codec threads, 0 = auto */
     int           keyframe_ms;    /* > 0: a keyframe exactly every this
-                                     many ms of presentation time (HLS
-                                     segments), 0: the encoder's choice */
+                                     many ms of presentation time, 0: the
+                                     encoder's choice; with hls_dir, the
+                                     segment length wins */
 
     /* progress 0..99 whenever it changes, from the reading thread */
     void        (*progress)(void *opaque, int percent);
@@ -51,55 +53,57 @@ typedef struct {
     int           height;
     int           has_audio;
     int           remuxed;        /* 1 when the fast path copied streams */
+    int64_t       decoded_frames; /* video frames decoded from the source:
+                                     one pass at most */
+    int           renditions;     /* HLS renditions written */
     vs_error_code_t code;         /* with VS_TC_PERMANENT: why, for
                                      programs (the video's error_code) */
     char          error[256];     /* a readable reason when not VS_TC_OK */
 } vs_tc_result_t;
 
+/* Where the pipeline writes; NULL paths are outputs not wanted. */
+typedef struct {
+    const char   *mp4_path;       /* a local file: faststart rewrites it */
+    const char   *poster_path;    /* JPEG, the frame at ~10% */
+    const char   *hls_dir;        /* an existing directory, see media_hls.h */
+    int           hls_fmp4;       /* 1 fMP4 segments, 0 MPEG-TS */
+    int           hls_segment;    /* s per segment */
+    const int    *hls_ladder;     /* short sides, descending, 0-terminated */
+} vs_tc_outputs_t;
+
 /* Defaults for every option (the values above). */
 void vs_tc_opts_init(vs_tc_opts_t *opts);
 
 /*
- * Reads input (a local path, or an http(s) URL: the presigned S3 GET) and
- * writes the MP4 at out_path (a local file: faststart needs to rewrite
- * it). The input is hostile: only the demuxers of media_input.h, nothing
- * else opened, pictures over max_pixels refused before they are decoded.
- * On VS_TC_PERMANENT, res->code is never VS_ERR_NONE: an input_* code when
+ * The output size for a (rotated) w x h picture under cap: scaled down,
+ * aspect kept, to fit cap on the short side and cap * 16 / 9 on the long
+ * side, both even; never scaled up.
+ */
+void vs_tc_fit(int cap, int w, int h, int *ow, int *oh);
+
+/*
+ * Reads input (a local path, or an http(s) URL: the presigned S3 GET) once
+ * and writes every output from that one demux and decode:
+ *
+ *   - the MP4 (H.264/AAC, moov first), its streams copied instead when the
+ *     source already conforms (the remux fast path);
+ *   - the poster, the first picture at or after 10% of the duration, at
+ *     the MP4's size;
+ *   - with hls_dir, the renditions of media_hls.h: the source's size
+ *     within the cap, then the smaller ladder entries, each scaled and
+ *     encoded from the decoded source, keyframes forced on the segment
+ *     boundaries in all of them. When the MP4 is encoded, it is encoded
+ *     with those keyframes and the top rendition carries its packets.
+ *
+ * Audio is decoded and encoded to AAC once (or copied, remuxing), and that
+ * one stream is muxed into the MP4 and every rendition.
+ *
+ * The input is hostile: only the demuxers of media_input.h, nothing else
+ * opened, pictures over max_pixels refused before they are decoded. On
+ * VS_TC_PERMANENT, res->code is never VS_ERR_NONE: an input_* code when
  * the input is to blame, VS_ERR_TRANSCODE_FAILED when our side is.
  */
-vs_tc_status_t vs_transcode(const char *input, const char *out_path,
+vs_tc_status_t vs_transcode(const char *input, const vs_tc_outputs_t *out,
     const vs_tc_opts_t *opts, vs_tc_result_t *res);
-
-/*
- * Writes a JPEG poster of the frame at about 10% of the duration of the
- * MP4 at mp4_path (our own output: rotation is already applied). It and
- * vs_hls() read our own MP4: a permanent failure of either is ours,
- * VS_ERR_TRANSCODE_FAILED.
- */
-vs_tc_status_t vs_thumbnail(const char *mp4_path, const char *jpg_path,
-    const vs_tc_opts_t *opts, char *error, size_t error_size);
-
-/*
- * HLS from the MP4 at mp4_path (our output), into dir:
- *
- *   index.m3u8                 the master playlist: one EXT-X-STREAM-INF per
- *                              rendition (BANDWIDTH, AVERAGE-BANDWIDTH,
- *                              RESOLUTION, FRAME-RATE, CODECS), largest first
- *   <N>p/stream.m3u8           a rendition's media playlist (VOD), N its
- *                              short side, with init.mp4 + seg_K.m4s (fmp4
- *                              1) or seg_K.ts segments
- *
- * Renditions: the MP4's own size, plus every ladder entry (short sides,
- * 0-terminated, may be NULL) smaller than it. The MP4's video is copied
- * when copy_top is 1 (it was encoded with keyframe_ms = segment_seconds
- * * 1000, so its keyframes fall on segment boundaries); everything else is
- * decoded once and encoded with libx264, a keyframe forced at every
- * segment boundary, so all renditions are cut at the same instants. Audio
- * is copied into every rendition. *renditions gets how many were written.
- */
-vs_tc_status_t vs_hls(const char *mp4_path, const char *dir, int fmp4,
-    int segment_seconds, const int *ladder, int copy_top,
-    const vs_tc_opts_t *opts, int *renditions, char *error,
-    size_t error_size);
 
 #endif

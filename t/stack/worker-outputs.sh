@@ -4,9 +4,13 @@
 #     as CreateMultipartUpload, UploadPart x N (5 MiB parts), Complete, and
 #     the stored object equals the local output byte for byte; a failing
 #     part aborts the upload (AbortMultipartUpload) and the job is retried;
-#   - HLS: a master playlist listing a ladder of renditions (no larger than
-#     the output), each with its segments in S3, segments no longer than the
-#     target + 0.5 s, readable by ffprobe;
+#   - HLS: a master playlist listing a ladder of renditions that follows
+#     the source (the top one at the MP4's size, none larger than the
+#     source: a 1080p source gives 1080/720/480, a 360p one 360 only), each
+#     with its segments in S3, cut at the same instants, segments no longer
+#     than the target + 0.5 s, readable by ffprobe; the source decoded once
+#     for every output (the job's decoded_frames is the source's frame
+#     count); the poster a JPEG at the output size;
 #   - Redis: the video JSON is published on vidstream:videos:<id> on every
 #     progress write and on the final status; Redis down fails nothing.
 # S3 traffic of the multipart cases goes through t/stack/worker/s3proxy.py,
@@ -131,14 +135,16 @@ kill "$PROXY_PID"
 
 # --- HLS ---------------------------------------------------------------------------
 # hls_case NAME INPUT TYPE SEGMENT LADDER WANT_RENDITIONS WANT_PATH
+# (LADDER "default": VIDSTREAM_HLS_LADDER unset)
 hls_case() {
     local name=$1 input=$2 type=$3 seg=$4 ladder=$5 want=$6 path=$7
-    local id sub pid log tree line rends probe n w
+    local id sub pid log tree line rends probe n w lenv=() src frames
     w_queues 5
     read -r id sub < <(w_video "$input")
     w_send "$(w_job_body "$id" "$sub")"
+    [ "$ladder" = default ] || lenv=(VIDSTREAM_HLS_LADDER="$ladder")
     w_start VIDSTREAM_WAIT_TIME=1 VIDSTREAM_HLS=1 VIDSTREAM_HLS_TYPE="$type" \
-        VIDSTREAM_HLS_SEGMENT="$seg" VIDSTREAM_HLS_LADDER="$ladder"
+        VIDSTREAM_HLS_SEGMENT="$seg" "${lenv[@]}"
     pid=$W_LAST_PID; log=$W_LAST_LOG
     check "$name: done" w_wait_status "$id" done 120
     w_stop "$pid"
@@ -167,6 +173,33 @@ hls_case() {
     n=$(echo "$want" | tr ',' '\n' | wc -l)
     is "$name: ffprobe sees $n H.264 video streams of distinct sizes ($probe)" \
         "$(for w in $probe; do case $w in h264,*) echo "$w" ;; esac; done | wc -l)" "$n"
+
+    # one decode feeds every output (issue 13), the ladder follows the
+    # source (issue 15)
+    src=$(w_probe "$input" stream=width,height | tr , x)
+    frames=$(ffprobe -v error -select_streams v:0 -count_frames \
+             -show_entries stream=nb_read_frames -of csv=p=0 "$input")
+    is "$name: the source's $frames frames are decoded once for every output" \
+        "$(grep "\"video_id\":\"$id\"" "$log" \
+           | grep -o '"decoded_frames":[0-9]*' | cut -d: -f2)" "$frames"
+    check "$name: no rendition is larger than the source ($src)" \
+        $PY -c 'import re, sys
+w, h = map(int, sys.argv[2].split("x"))
+r = re.findall(r"RESOLUTION=(\d+)x(\d+)", open(sys.argv[1]).read())
+sys.exit(not r or any(int(a) > w or int(b) > h for a, b in r))' \
+        "$tree/index.m3u8" "$src"
+    is "$name: the top rendition is the MP4's size" \
+        "$(grep -o 'RESOLUTION=[0-9x]*' "$tree/index.m3u8" | head -n1)" \
+        "RESOLUTION=$(w_sql "SELECT width || 'x' || height FROM videos WHERE id = '$id'")"
+    check "$name: every rendition is cut at the same instants" \
+        bash -c 'first=$(grep EXTINF "$1"); shift
+                 for f; do [ "$(grep EXTINF "$f")" = "$first" ] || exit 1; done' \
+        _ "$tree"/*/stream.m3u8
+    curl -sf -o "$W_TMP/poster_$name.jpg" \
+        "$(s3_url "output/$sub/$id/thumbnail.jpg")"
+    is "$name: the poster is a JPEG at the output size" \
+        "$(w_probe "$W_TMP/poster_$name.jpg" stream=codec_name,width,height)" \
+        "mjpeg,$(w_sql "SELECT width || ',' || height FROM videos WHERE id = '$id'")"
 }
 
 # transcoded (keyframes forced on the boundaries, top rendition copied),
@@ -179,6 +212,14 @@ hls_in2=$(w_gen hls2.mp4 -f lavfi -i testsrc2=size=640x360:rate=25 \
           -f lavfi -i sine -t 7 -c:v libx264 -g 250 -preset ultrafast \
           -pix_fmt yuv420p -c:a aac)
 hls_case hls_ts_remuxed "$hls_in2" ts 3 240 360p,240p remux
+# the default ladder (720,480) under a 1080p source: 1080p, 720p, 480p
+hls_in3=$(w_gen hls3.avi -f lavfi -i testsrc2=size=1920x1080:rate=25 \
+          -f lavfi -i sine -t 3 -c:v mpeg4 -q:v 4 -c:a mp3)
+hls_case hls_1080 "$hls_in3" fmp4 1 default 1080p,720p,480p transcode
+# ... and under a 360p source: nothing upscaled, 360p only
+hls_in4=$(w_gen hls4.avi -f lavfi -i testsrc2=size=640x360:rate=25 \
+          -f lavfi -i sine -t 3 -c:v mpeg4 -q:v 4 -c:a mp3)
+hls_case hls_360 "$hls_in4" fmp4 1 default 360p transcode
 
 # --- Redis: video events --------------------------------------------------------
 # sub_start ID: a redis-cli SUBSCRIBE to the video's channel, payloads in $SUB_OUT
