@@ -100,8 +100,9 @@ static const vs_config_doc_t  vs_config_docs[] = {
     { "VIDSTREAM_HLS_SEGMENT", "6",
       "s per segment; also the keyframe interval while HLS is on" },
     { "VIDSTREAM_HLS_LADDER", "720,480",
-      "short sides of the extra HLS renditions (those below the output's "
-      "own size are made), \"none\": the output's size only" },
+      "short sides of the HLS renditions below the top one (the source's "
+      "own size within VIDSTREAM_MAX_HEIGHT; only those smaller are made, "
+      "never an upscale), \"none\": the top one only" },
     { "VIDSTREAM_DELETE_SOURCE", "1", "delete the input after success" },
     { "VIDSTREAM_MULTIPART_THRESHOLD", "67108864",
       "bytes; larger outputs use multipart upload" },
