@@ -1,0 +1,401 @@
+
+/*
+ * ngx_http_vidstream_api_delete.c
+ *
+ * DELETE /videos/<id>: the row marked, an unfinished multipart upload
+ * aborted, the S3 objects listed and deleted, the row removed.
+ */
+
+
+#include "ngx_http_vidstream_api.h"
+
+
+static ngx_int_t ngx_http_vidstream_api_s3_delete(
+    ngx_http_vidstream_api_ctx_t *ctx, ngx_str_t *listing);
+static void ngx_http_vidstream_api_s3_done(ngx_http_request_t *r);
+
+
+/* the multipart upload is aborted: remove the objects, then the row */
+
+ngx_int_t
+ngx_http_vidstream_api_delete_next(ngx_http_request_t *r)
+{
+    ngx_http_vidstream_api_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_vidstream_api_module);
+
+    return ngx_http_vidstream_api_s3_list(ctx);
+}
+
+
+/* DELETE: list what the video has under output/, then delete it all */
+
+ngx_int_t
+ngx_http_vidstream_api_s3_list(ngx_http_vidstream_api_ctx_t *ctx)
+{
+    u_char                              *p;
+    size_t                               len;
+    ssize_t                              n;
+    ngx_int_t                            rc;
+    ngx_str_t                            path, prefix;
+    vs_sigv4_kv_t                        query[2];
+    ngx_http_request_t                  *r;
+    ngx_http_vidstream_aws_call_t       *call;
+    ngx_http_vidstream_api_main_conf_t  *amcf;
+
+    r = ctx->request;
+    amcf = ctx->amcf;
+    call = &ctx->call;
+
+    if (amcf->s3_location.len == 0 || amcf->bucket.len == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "vidstream api: vidstream_s3_bucket and "
+                      "vidstream_s3_location are required for delete");
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    if (++ctx->rounds > NGX_HTTP_VIDSTREAM_DELETE_ROUNDS) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "vidstream api: too many objects to delete");
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    rc = ngx_http_vidstream_aws_creds(r, &amcf->credentials_location, call);
+
+    if (rc == NGX_AGAIN) {
+        call->done = ngx_http_vidstream_api_s3_done;
+        ctx->step = 1;
+        return NGX_DONE;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "vidstream api: no AWS credentials for S3");
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    prefix.len = sizeof("output///") - 1 + ctx->sub.len
+                 + NGX_HTTP_VIDSTREAM_UUID_LEN;
+    prefix.data = ngx_pnalloc(r->pool, prefix.len);
+    if (prefix.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(prefix.data, "output/%V/%s/", &ctx->sub, ctx->id);
+
+    query[0].name = "list-type";
+    query[0].name_len = sizeof("list-type") - 1;
+    query[0].value = "2";
+    query[0].value_len = 1;
+    query[1].name = "prefix";
+    query[1].name_len = sizeof("prefix") - 1;
+    query[1].value = (char *) prefix.data;
+    query[1].value_len = prefix.len;
+
+    ngx_memzero(call, sizeof(ngx_http_vidstream_aws_call_t));
+
+    call->location = amcf->s3_location;
+    call->method = NGX_HTTP_GET;
+    ngx_str_set(&call->method_name, "GET");
+
+    p = ngx_pnalloc(r->pool, VS_AWS_HOST_MAX + 8 + amcf->bucket.len);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = vs_aws_s3_host(amcf->s3, (char *) amcf->bucket.data,
+                       amcf->bucket.len, (char *) p,
+                       VS_AWS_HOST_MAX + 8 + amcf->bucket.len);
+    if (n < 0) {
+        goto too_long;
+    }
+
+    call->host.data = p;
+    call->host.len = n;
+
+    len = VS_AWS_BASE_PATH_MAX + 3 * amcf->bucket.len + 3;
+    path.data = ngx_pnalloc(r->pool, len + 3 * prefix.len + 64);
+    if (path.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = vs_aws_s3_path(amcf->s3, (char *) amcf->bucket.data,
+                       amcf->bucket.len, "", 0, (char *) path.data, len);
+    if (n < 0) {
+        goto too_long;
+    }
+
+    path.len = n;
+
+    if (ngx_http_vidstream_aws_sign(r, amcf->s3, call, &path, query, 2)
+        != NGX_OK)
+    {
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    /* the request line: path?canonical query */
+
+    call->uri.data = path.data;
+    p = path.data + path.len;
+    *p++ = '?';
+
+    n = vs_sigv4_query(query, 2, (char *) p, 3 * prefix.len + 60);
+    if (n < 0) {
+        goto too_long;
+    }
+
+    call->uri.len = p + n - path.data;
+
+    call->done = ngx_http_vidstream_api_s3_done;
+    ctx->step = 2;
+
+    if (ngx_http_vidstream_aws_call(r, call) != NGX_OK) {
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    return NGX_DONE;
+
+too_long:
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "vidstream api: S3 host or path too long for the buffer");
+
+    return ngx_http_vidstream_api_unavailable(r);
+}
+
+
+/*
+ * DeleteObjects with the keys of a ListObjectsV2 answer (XML, entities
+ * kept as they are: they are valid in the request's XML too) and, on the
+ * first round, the input object.
+ */
+
+static ngx_int_t
+ngx_http_vidstream_api_s3_delete(ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_str_t *listing)
+{
+    u_char                              *p, *s, *e, *last, *body;
+    size_t                               len;
+    ssize_t                              n;
+    ngx_str_t                            path;
+    ngx_uint_t                           nkeys;
+    vs_sigv4_kv_t                        query[1];
+    ngx_http_request_t                  *r;
+    ngx_http_vidstream_aws_call_t       *call;
+    ngx_http_vidstream_api_main_conf_t  *amcf;
+    char                                 md5[VS_AWS_CONTENT_MD5_LEN + 1];
+
+    r = ctx->request;
+    amcf = ctx->amcf;
+    call = &ctx->call;
+
+    len = sizeof("<Delete><Quiet>true</Quiet></Delete>")
+          + listing->len * 2 + 6 * ctx->input_key.len + 64;
+
+    body = ngx_pnalloc(r->pool, len);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(body, "<Delete><Quiet>true</Quiet>",
+                   sizeof("<Delete><Quiet>true</Quiet>") - 1);
+    nkeys = 0;
+
+    s = listing->data;
+    last = listing->data + listing->len;
+
+    for ( ;; ) {
+        s = ngx_strlcasestrn(s, last, (u_char *) "<Key>", 5 - 1);
+        if (s == NULL) {
+            break;
+        }
+
+        s += 5;
+        e = ngx_strlcasestrn(s, last, (u_char *) "</Key>", 6 - 1);
+        if (e == NULL) {
+            break;
+        }
+
+        p = ngx_sprintf(p, "<Object><Key>%*s</Key></Object>", e - s, s);
+        nkeys++;
+        s = e + 6;
+    }
+
+    if (ctx->input_key.len) {
+        p = ngx_cpymem(p, "<Object><Key>", sizeof("<Object><Key>") - 1);
+        p = (u_char *) ngx_escape_html(p, ctx->input_key.data,
+                                       ctx->input_key.len);
+        p = ngx_cpymem(p, "</Key></Object>", sizeof("</Key></Object>") - 1);
+        ngx_str_null(&ctx->input_key);
+        nkeys++;
+    }
+
+    if (nkeys == 0) {
+        /* S3 is clean: the row goes */
+        return NGX_AGAIN;
+    }
+
+    p = ngx_cpymem(p, "</Delete>", sizeof("</Delete>") - 1);
+
+    vs_aws_content_md5(body, p - body, md5);
+
+    ngx_memzero(call, sizeof(ngx_http_vidstream_aws_call_t));
+
+    call->body.data = body;
+    call->body.len = p - body;
+    call->location = amcf->s3_location;
+    call->method = NGX_HTTP_POST;
+    ngx_str_set(&call->method_name, "POST");
+
+    p = ngx_pnalloc(r->pool, VS_AWS_HOST_MAX + 8 + amcf->bucket.len
+                             + VS_AWS_CONTENT_MD5_LEN + 1);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = vs_aws_s3_host(amcf->s3, (char *) amcf->bucket.data,
+                       amcf->bucket.len, (char *) p,
+                       VS_AWS_HOST_MAX + 8 + amcf->bucket.len);
+    if (n < 0) {
+        goto too_long;
+    }
+
+    call->host.data = p;
+    call->host.len = n;
+
+    p += call->host.len + 1;
+    ngx_memcpy(p, md5, VS_AWS_CONTENT_MD5_LEN);
+
+    call->headers[0].name = "Content-MD5";
+    call->headers[0].name_len = sizeof("Content-MD5") - 1;
+    call->headers[0].value = (char *) p;
+    call->headers[0].value_len = VS_AWS_CONTENT_MD5_LEN;
+    call->headers[1].name = "Content-Type";
+    call->headers[1].name_len = sizeof("Content-Type") - 1;
+    call->headers[1].value = "application/xml";
+    call->headers[1].value_len = sizeof("application/xml") - 1;
+    call->nheaders = 2;
+
+    len = VS_AWS_BASE_PATH_MAX + 3 * amcf->bucket.len + 3;
+    path.data = ngx_pnalloc(r->pool, len + sizeof("?delete="));
+    if (path.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = vs_aws_s3_path(amcf->s3, (char *) amcf->bucket.data,
+                       amcf->bucket.len, "", 0, (char *) path.data, len);
+    if (n < 0) {
+        goto too_long;
+    }
+
+    path.len = n;
+
+    query[0].name = "delete";
+    query[0].name_len = sizeof("delete") - 1;
+    query[0].value = "";
+    query[0].value_len = 0;
+
+    if (ngx_http_vidstream_aws_sign(r, amcf->s3, call, &path, query, 1)
+        != NGX_OK)
+    {
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    call->uri.data = path.data;
+    call->uri.len = ngx_sprintf(path.data + path.len, "?delete=")
+                    - path.data;
+
+    call->done = ngx_http_vidstream_api_s3_done;
+    ctx->step = 3;
+
+    if (ngx_http_vidstream_aws_call(r, call) != NGX_OK) {
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    return NGX_DONE;
+
+too_long:
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "vidstream api: S3 host or path too long for the buffer");
+
+    return ngx_http_vidstream_api_unavailable(r);
+}
+
+
+static void
+ngx_http_vidstream_api_s3_done(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_connection_t              *c;
+    ngx_http_vidstream_aws_call_t *call;
+    ngx_http_vidstream_api_ctx_t  *ctx;
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_vidstream_api_module);
+    c = r->connection;
+    call = &ctx->call;
+
+    switch (ctx->step) {
+
+    case 1:
+        (void) ngx_http_vidstream_aws_creds_done(r, call);
+        ctx->rounds--;
+        rc = ngx_http_vidstream_api_s3_list(ctx);
+        break;
+
+    case 2:
+        if (call->status != NGX_HTTP_OK) {
+            goto failed;
+        }
+
+        rc = ngx_http_vidstream_api_s3_delete(ctx, &call->response);
+
+        if (rc == NGX_AGAIN) {
+            rc = ngx_http_vidstream_api_query(ctx,
+                                      NGX_HTTP_VIDSTREAM_STMT_DELETE_ROW, 2,
+                                      ctx->id,
+                                      (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                      ctx->sub.data, ctx->sub.len);
+            if (rc == NGX_OK) {
+                rc = NGX_DONE;
+            }
+        }
+
+        break;
+
+    default: /* 3 */
+        if (call->status != NGX_HTTP_OK
+            || ngx_strlcasestrn(call->response.data,
+                                call->response.data + call->response.len,
+                                (u_char *) "<Error>", 7 - 1)
+               != NULL)
+        {
+            goto failed;
+        }
+
+        /* list again: more pages, or nothing left */
+        rc = ngx_http_vidstream_api_s3_list(ctx);
+        break;
+    }
+
+    goto done;
+
+failed:
+
+    ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                  "vidstream api: S3 answered %ui while deleting: %*s",
+                  call->status, ngx_min(call->response.len, 512),
+                  call->response.data);
+
+    rc = ngx_http_vidstream_api_unavailable(r);
+
+done:
+
+    if (rc != NGX_DONE) {
+        ngx_http_vidstream_api_finish(ctx, rc);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
