@@ -98,6 +98,52 @@ typedef struct {
     ngx_array_t                     locations;
 } ngx_http_vidstream_api_main_conf_t;
 
+/*
+ * Where a request is in its flow: one enum per action family, read by the
+ * one switch of that family's file when PostgreSQL, S3 or SQS answers
+ * (nginx names its states the same way: ngx_http_upstream's handlers,
+ * limit_req's results).  ctx->action says which flow the request is on.
+ */
+
+typedef enum {
+    NGX_HTTP_VIDSTREAM_CREATE_CREDS = 0,   /* presigning credentials */
+    NGX_HTTP_VIDSTREAM_CREATE_INSERT,      /* vs_create */
+    NGX_HTTP_VIDSTREAM_CREATE_INSERT_IDEM, /* vs_create_idem */
+    NGX_HTTP_VIDSTREAM_CREATE_REREAD       /* vs_get: a repeat's video */
+} ngx_http_vidstream_create_state_e;
+
+
+typedef enum {
+    NGX_HTTP_VIDSTREAM_COMPLETE_QUEUE = 0, /* vs_complete */
+    NGX_HTTP_VIDSTREAM_COMPLETE_MULTIPART, /* S3 completes the upload */
+    NGX_HTTP_VIDSTREAM_COMPLETE_CREDS,     /* credentials for SQS */
+    NGX_HTTP_VIDSTREAM_COMPLETE_SEND,      /* SQS SendMessage */
+    NGX_HTTP_VIDSTREAM_COMPLETE_MARK       /* vs_enqueued */
+} ngx_http_vidstream_complete_state_e;
+
+
+typedef enum {
+    NGX_HTTP_VIDSTREAM_READ_LIST = 0,      /* vs_list */
+    NGX_HTTP_VIDSTREAM_READ_GET            /* vs_get */
+} ngx_http_vidstream_read_state_e;
+
+
+typedef enum {
+    NGX_HTTP_VIDSTREAM_DOWNLOAD_CREDS = 0, /* presigning credentials */
+    NGX_HTTP_VIDSTREAM_DOWNLOAD_ROW,       /* vs_download */
+    NGX_HTTP_VIDSTREAM_DOWNLOAD_PLAYBACK   /* vs_download, then play */
+} ngx_http_vidstream_download_state_e;
+
+
+typedef enum {
+    NGX_HTTP_VIDSTREAM_DELETE_MARK = 0,    /* vs_delete_mark */
+    NGX_HTTP_VIDSTREAM_DELETE_ABORT,       /* the multipart upload aborted */
+    NGX_HTTP_VIDSTREAM_DELETE_CREDS,       /* credentials for S3 */
+    NGX_HTTP_VIDSTREAM_DELETE_LIST,        /* S3 ListObjectsV2 */
+    NGX_HTTP_VIDSTREAM_DELETE_OBJECTS,     /* S3 DeleteObjects */
+    NGX_HTTP_VIDSTREAM_DELETE_ROW          /* vs_delete_row */
+} ngx_http_vidstream_delete_state_e;
+
 
 typedef struct {
     ngx_http_request_t             *request;
@@ -108,7 +154,15 @@ typedef struct {
 
     ngx_http_vidstream_pg_query_t   query;
     ngx_http_vidstream_aws_call_t   call;
-    ngx_uint_t                      step;
+
+    /* the state of ctx->action's flow */
+    union {
+        ngx_http_vidstream_create_state_e    create;
+        ngx_http_vidstream_complete_state_e  complete;
+        ngx_http_vidstream_read_state_e      read;
+        ngx_http_vidstream_download_state_e  download;
+        ngx_http_vidstream_delete_state_e    delete;
+    }                               state;
 
     /* POST /videos */
     ngx_str_t                       filename;
@@ -157,57 +211,77 @@ extern ngx_http_vidstream_pg_stmt_t  ngx_http_vidstream_api_stmts[];
 extern ngx_uint_t  ngx_http_vidstream_api_nstmts;
 
 
-ngx_int_t ngx_http_vidstream_healthz_handler(ngx_http_request_t *r);
-ngx_int_t ngx_http_vidstream_healthz_part_done(
-    ngx_http_vidstream_api_ctx_t *ctx);
+/* the module file: the handler and the route */
 ngx_http_vidstream_api_ctx_t *ngx_http_vidstream_api_ctx(
     ngx_http_request_t *r, ngx_uint_t action);
-ngx_int_t ngx_http_vidstream_api_reject(ngx_http_request_t *r,
-    ngx_uint_t status, const char *code, const char *message);
-ngx_int_t ngx_http_vidstream_api_bad(ngx_http_request_t *r,
-    const char *message);
 ngx_int_t ngx_http_vidstream_api_not_allowed(ngx_http_request_t *r,
     const char *allow);
+
+/* _api_args.c */
 void ngx_http_vidstream_api_create_body(ngx_http_request_t *r);
-ngx_int_t ngx_http_vidstream_api_creds(
-    ngx_http_vidstream_api_ctx_t *ctx);
-ngx_int_t ngx_http_vidstream_api_create_query(
-    ngx_http_vidstream_api_ctx_t *ctx);
 ngx_int_t ngx_http_vidstream_api_list_args(ngx_http_request_t *r,
     ngx_http_vidstream_api_ctx_t *ctx);
 ngx_int_t ngx_http_vidstream_api_download_args(ngx_http_request_t *r,
     ngx_http_vidstream_api_ctx_t *ctx);
+
+/* _api_sql.c */
 ngx_int_t ngx_http_vidstream_api_query(
     ngx_http_vidstream_api_ctx_t *ctx, ngx_uint_t stmt, ngx_uint_t nparams,
     ...);
 void ngx_http_vidstream_api_pg_done(ngx_http_vidstream_pg_query_t *q,
     ngx_http_vidstream_pg_status_e status, PGresult *res);
-ngx_int_t ngx_http_vidstream_api_created(
-    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
-ngx_int_t ngx_http_vidstream_api_created_idem(
-    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
-ngx_int_t ngx_http_vidstream_api_created_video(
-    ngx_http_vidstream_api_ctx_t *ctx, ngx_str_t *id, ngx_str_t *video);
-ngx_int_t ngx_http_vidstream_api_listed(
-    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
-ngx_int_t ngx_http_vidstream_api_completed(
-    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
-ngx_int_t ngx_http_vidstream_api_delete_next(ngx_http_request_t *r);
-ngx_int_t ngx_http_vidstream_api_queued(
-    ngx_http_vidstream_api_ctx_t *ctx);
-ngx_int_t ngx_http_vidstream_api_downloaded(
-    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
-ngx_int_t ngx_http_vidstream_api_s3_list(
-    ngx_http_vidstream_api_ctx_t *ctx);
-ngx_int_t ngx_http_vidstream_api_presign(
-    ngx_http_vidstream_api_ctx_t *ctx, const char *method, ngx_str_t *key,
-    vs_sigv4_kv_t *query, size_t nquery, vs_sigv4_kv_t *headers,
-    size_t nheaders, ngx_str_t *url, u_char *expires_at);
+ngx_int_t ngx_http_vidstream_api_lost(ngx_http_vidstream_api_ctx_t *ctx,
+    const char *what);
+
+/* _api_json.c */
+ngx_int_t ngx_http_vidstream_api_reject(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *message);
+ngx_int_t ngx_http_vidstream_api_bad(ngx_http_request_t *r,
+    const char *message);
 ngx_int_t ngx_http_vidstream_api_send_json(ngx_http_request_t *r,
     ngx_uint_t status, u_char *body, size_t len);
 ngx_int_t ngx_http_vidstream_api_unavailable(ngx_http_request_t *r);
 void ngx_http_vidstream_api_finish(ngx_http_vidstream_api_ctx_t *ctx,
     ngx_int_t rc);
 
+/* _api_create.c: create and complete */
+ngx_int_t ngx_http_vidstream_api_creds(
+    ngx_http_vidstream_api_ctx_t *ctx);
+ngx_int_t ngx_http_vidstream_api_create_query(
+    ngx_http_vidstream_api_ctx_t *ctx);
+ngx_int_t ngx_http_vidstream_api_create_result(
+    ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_pg_status_e status, PGresult *res);
+ngx_int_t ngx_http_vidstream_api_complete_queue(
+    ngx_http_vidstream_api_ctx_t *ctx);
+ngx_int_t ngx_http_vidstream_api_complete_result(
+    ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_pg_status_e status, PGresult *res);
+
+/* _api_read.c: list and get */
+ngx_int_t ngx_http_vidstream_api_read_result(
+    ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_pg_status_e status, PGresult *res);
+
+/* _api_download.c: download, playback, presigning */
+ngx_int_t ngx_http_vidstream_api_download_row(
+    ngx_http_vidstream_api_ctx_t *ctx);
+ngx_int_t ngx_http_vidstream_api_download_result(
+    ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_pg_status_e status, PGresult *res);
+ngx_int_t ngx_http_vidstream_api_presign(
+    ngx_http_vidstream_api_ctx_t *ctx, const char *method, ngx_str_t *key,
+    vs_sigv4_kv_t *query, size_t nquery, vs_sigv4_kv_t *headers,
+    size_t nheaders, ngx_str_t *url, u_char *expires_at);
+
+/* _api_delete.c */
+ngx_int_t ngx_http_vidstream_api_delete_result(
+    ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_pg_status_e status, PGresult *res);
+
+/* _api_health.c */
+ngx_int_t ngx_http_vidstream_healthz_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_vidstream_healthz_part_done(
+    ngx_http_vidstream_api_ctx_t *ctx);
 
 #endif /* _NGX_HTTP_VIDSTREAM_API_H_INCLUDED_ */

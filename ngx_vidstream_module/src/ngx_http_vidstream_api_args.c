@@ -80,6 +80,8 @@ ngx_http_vidstream_api_create_body(ngx_http_request_t *r)
 
     /* the body reader's reference is ours now */
 
+    ctx->state.create = NGX_HTTP_VIDSTREAM_CREATE_CREDS;
+
     if (ngx_http_vidstream_api_creds(ctx) == NGX_DONE) {
         return;
     }

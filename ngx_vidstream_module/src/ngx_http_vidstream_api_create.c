@@ -11,11 +11,21 @@
 
 
 static void ngx_http_vidstream_api_creds_done(ngx_http_request_t *r);
+static ngx_int_t ngx_http_vidstream_api_created(
+    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
+static ngx_int_t ngx_http_vidstream_api_created_idem(
+    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
+static ngx_int_t ngx_http_vidstream_api_created_video(
+    ngx_http_vidstream_api_ctx_t *ctx, ngx_str_t *id, ngx_str_t *video);
+static ngx_int_t ngx_http_vidstream_api_completed(
+    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
 static ngx_int_t ngx_http_vidstream_api_complete_next(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vidstream_api_sqs_send(
     ngx_http_vidstream_api_ctx_t *ctx);
 static void ngx_http_vidstream_api_sqs_done(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vidstream_api_mark_enqueued(
+    ngx_http_vidstream_api_ctx_t *ctx);
+static ngx_int_t ngx_http_vidstream_api_queued(
     ngx_http_vidstream_api_ctx_t *ctx);
 
 
@@ -23,6 +33,8 @@ ngx_int_t
 ngx_http_vidstream_api_create_query(ngx_http_vidstream_api_ctx_t *ctx)
 {
     if (ctx->idempotency_key.len) {
+        ctx->state.create = NGX_HTTP_VIDSTREAM_CREATE_INSERT_IDEM;
+
         return ngx_http_vidstream_api_query(ctx,
                                        NGX_HTTP_VIDSTREAM_STMT_CREATE_IDEM, 6,
                                        ctx->sub.data, ctx->sub.len,
@@ -37,6 +49,8 @@ ngx_http_vidstream_api_create_query(ngx_http_vidstream_api_ctx_t *ctx)
                                        (size_t)
                                        NGX_HTTP_VIDSTREAM_REQUEST_HASH_LEN);
     }
+
+    ctx->state.create = NGX_HTTP_VIDSTREAM_CREATE_INSERT;
 
     return ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_CREATE, 4,
                                         ctx->sub.data, ctx->sub.len,
@@ -93,11 +107,7 @@ ngx_http_vidstream_api_creds_done(ngx_http_request_t *r)
         rc = ngx_http_vidstream_api_create_query(ctx);
 
     } else {
-        rc = ngx_http_vidstream_api_query(ctx,
-                                          NGX_HTTP_VIDSTREAM_STMT_DOWNLOAD, 2,
-                                          ctx->id,
-                                          (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
-                                          ctx->sub.data, ctx->sub.len);
+        rc = ngx_http_vidstream_api_download_row(ctx);
     }
 
     if (rc != NGX_OK) {
@@ -108,7 +118,49 @@ ngx_http_vidstream_api_creds_done(ngx_http_request_t *r)
 }
 
 
+/* PostgreSQL answered a statement of POST /videos */
+
 ngx_int_t
+ngx_http_vidstream_api_create_result(ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_pg_status_e status, PGresult *res)
+{
+    ngx_str_t  id, video;
+
+    if (status != NGX_HTTP_VIDSTREAM_PG_OK) {
+        return ngx_http_vidstream_api_unavailable(ctx->request);
+    }
+
+    switch (ctx->state.create) {
+
+    case NGX_HTTP_VIDSTREAM_CREATE_INSERT:
+        return ngx_http_vidstream_api_created(ctx, res);
+
+    case NGX_HTTP_VIDSTREAM_CREATE_INSERT_IDEM:
+        return ngx_http_vidstream_api_created_idem(ctx, res);
+
+    case NGX_HTTP_VIDSTREAM_CREATE_REREAD:
+        if (PQntuples(res) != 1) {
+            return ngx_http_vidstream_send_error(ctx->request,
+                                                 NGX_HTTP_NOT_FOUND,
+                                                 "not_found",
+                                                 "no such video");
+        }
+
+        /* a repeated create whose video committed during its query */
+        id.data = ctx->id;
+        id.len = NGX_HTTP_VIDSTREAM_UUID_LEN;
+        video.data = (u_char *) PQgetvalue(res, 0, 0);
+        video.len = PQgetlength(res, 0, 0);
+
+        return ngx_http_vidstream_api_created_video(ctx, &id, &video);
+
+    default: /* NGX_HTTP_VIDSTREAM_CREATE_CREDS */
+        return ngx_http_vidstream_api_lost(ctx, "a statement");
+    }
+}
+
+
+static ngx_int_t
 ngx_http_vidstream_api_created(ngx_http_vidstream_api_ctx_t *ctx,
     PGresult *res)
 {
@@ -133,7 +185,7 @@ ngx_http_vidstream_api_created(ngx_http_vidstream_api_ctx_t *ctx,
  * when the key was used for another request.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_vidstream_api_created_idem(ngx_http_vidstream_api_ctx_t *ctx,
     PGresult *res)
 {
@@ -170,6 +222,8 @@ ngx_http_vidstream_api_created_idem(ngx_http_vidstream_api_ctx_t *ctx,
         ngx_memcpy(ctx->id, PQgetvalue(res, 0, 0),
                    NGX_HTTP_VIDSTREAM_UUID_LEN);
 
+        ctx->state.create = NGX_HTTP_VIDSTREAM_CREATE_REREAD;
+
         rc = ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_GET, 2,
                                           ctx->id,
                                           (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
@@ -182,7 +236,7 @@ ngx_http_vidstream_api_created_idem(ngx_http_vidstream_api_ctx_t *ctx,
 }
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_vidstream_api_created_video(ngx_http_vidstream_api_ctx_t *ctx,
     ngx_str_t *id, ngx_str_t *vid)
 {
@@ -286,7 +340,50 @@ ngx_http_vidstream_api_created_video(ngx_http_vidstream_api_ctx_t *ctx,
 }
 
 
+/* POST /videos/<id>/complete: queue the video (vs_complete) */
+
 ngx_int_t
+ngx_http_vidstream_api_complete_queue(ngx_http_vidstream_api_ctx_t *ctx)
+{
+    ctx->state.complete = NGX_HTTP_VIDSTREAM_COMPLETE_QUEUE;
+
+    return ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_COMPLETE,
+                                        2, ctx->id,
+                                        (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                        ctx->sub.data, ctx->sub.len);
+}
+
+
+/* PostgreSQL answered a statement of complete */
+
+ngx_int_t
+ngx_http_vidstream_api_complete_result(ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_pg_status_e status, PGresult *res)
+{
+    switch (ctx->state.complete) {
+
+    case NGX_HTTP_VIDSTREAM_COMPLETE_QUEUE:
+        if (status != NGX_HTTP_VIDSTREAM_PG_OK) {
+            return ngx_http_vidstream_api_unavailable(ctx->request);
+        }
+
+        return ngx_http_vidstream_api_completed(ctx, res);
+
+    case NGX_HTTP_VIDSTREAM_COMPLETE_MARK:
+        /*
+         * SQS has the job whatever became of enqueued_at: left NULL, the
+         * reconciler sends the job once more, which the worker's guarded
+         * claim makes harmless
+         */
+        return ngx_http_vidstream_api_queued(ctx);
+
+    default:
+        return ngx_http_vidstream_api_lost(ctx, "a statement");
+    }
+}
+
+
+static ngx_int_t
 ngx_http_vidstream_api_completed(ngx_http_vidstream_api_ctx_t *ctx,
     PGresult *res)
 {
@@ -311,6 +408,8 @@ ngx_http_vidstream_api_completed(ngx_http_vidstream_api_ctx_t *ctx,
 
         upload_id.data = (u_char *) PQgetvalue(res, 0, 4);
         upload_id.len = PQgetlength(res, 0, 4);
+
+        ctx->state.complete = NGX_HTTP_VIDSTREAM_COMPLETE_MULTIPART;
 
         return ngx_http_vidstream_multipart_complete(r, ctx->id, &ctx->sub,
                    &upload_id,
@@ -385,10 +484,7 @@ ngx_http_vidstream_api_complete_next(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_vidstream_api_module);
 
-    rc = ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_COMPLETE,
-                                      2, ctx->id,
-                                      (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
-                                      ctx->sub.data, ctx->sub.len);
+    rc = ngx_http_vidstream_api_complete_queue(ctx);
 
     return rc == NGX_OK ? NGX_DONE : rc;
 }
@@ -423,7 +519,7 @@ ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
 
     if (rc == NGX_AGAIN) {
         call->done = ngx_http_vidstream_api_sqs_done;
-        ctx->step = 1;
+        ctx->state.complete = NGX_HTTP_VIDSTREAM_COMPLETE_CREDS;
         return NGX_DONE;
     }
 
@@ -516,7 +612,7 @@ ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
     }
 
     call->done = ngx_http_vidstream_api_sqs_done;
-    ctx->step = 2;
+    ctx->state.complete = NGX_HTTP_VIDSTREAM_COMPLETE_SEND;
 
     if (ngx_http_vidstream_aws_call(r, call) != NGX_OK) {
         goto failed;
@@ -549,35 +645,42 @@ ngx_http_vidstream_api_sqs_done(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_vidstream_api_module);
     c = r->connection;
 
-    if (ctx->step == 1) {
+    switch (ctx->state.complete) {
+
+    case NGX_HTTP_VIDSTREAM_COMPLETE_CREDS:
         /* credentials refreshed (or not): now send */
         (void) ngx_http_vidstream_aws_creds_done(r, &ctx->call);
         rc = ngx_http_vidstream_api_sqs_send(ctx);
-        goto done;
+        break;
+
+    case NGX_HTTP_VIDSTREAM_COMPLETE_SEND:
+        if (ctx->call.status == NGX_HTTP_OK
+            && ngx_strlcasestrn(ctx->call.response.data,
+                                ctx->call.response.data
+                                + ctx->call.response.len,
+                                (u_char *) "MessageId", 9 - 1)
+               != NULL)
+        {
+            rc = ngx_http_vidstream_api_mark_enqueued(ctx);
+            break;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "vidstream api: SQS SendMessage failed with %ui%s: %*s",
+                      ctx->call.status,
+                      ctx->call.timed_out ? " (vidstream_aws_timeout)" : "",
+                      ngx_min(ctx->call.response.len, 512),
+                      ctx->call.response.data);
+
+        /* still queued, enqueued_at NULL: see sqs_send */
+
+        rc = ngx_http_vidstream_api_unavailable(r);
+        break;
+
+    default:
+        rc = ngx_http_vidstream_api_lost(ctx, "SQS");
+        break;
     }
-
-    if (ctx->call.status == NGX_HTTP_OK
-        && ngx_strlcasestrn(ctx->call.response.data,
-                            ctx->call.response.data + ctx->call.response.len,
-                            (u_char *) "MessageId", 9 - 1)
-           != NULL)
-    {
-        rc = ngx_http_vidstream_api_mark_enqueued(ctx);
-        goto done;
-    }
-
-    ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                  "vidstream api: SQS SendMessage failed with %ui%s: %*s",
-                  ctx->call.status,
-                  ctx->call.timed_out ? " (vidstream_aws_timeout)" : "",
-                  ngx_min(ctx->call.response.len, 512),
-                  ctx->call.response.data);
-
-    /* still queued, enqueued_at NULL: see ngx_http_vidstream_api_sqs_send */
-
-    rc = ngx_http_vidstream_api_unavailable(r);
-
-done:
 
     if (rc != NGX_DONE) {
         ngx_http_vidstream_api_finish(ctx, rc);
@@ -596,6 +699,7 @@ ngx_http_vidstream_api_mark_enqueued(ngx_http_vidstream_api_ctx_t *ctx)
 
     q = &ctx->query;
 
+    ctx->state.complete = NGX_HTTP_VIDSTREAM_COMPLETE_MARK;
     q->stmt = NGX_HTTP_VIDSTREAM_STMT_ENQUEUED;
     q->nparams = 2;
     q->values[0] = (const char *) ctx->id;
@@ -619,7 +723,7 @@ ngx_http_vidstream_api_mark_enqueued(ngx_http_vidstream_api_ctx_t *ctx)
 
 /* 202 for the complete that queued the video, 200 for one that resent */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_vidstream_api_queued(ngx_http_vidstream_api_ctx_t *ctx)
 {
     u_char  *body, *p;

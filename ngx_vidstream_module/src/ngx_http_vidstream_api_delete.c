@@ -10,14 +10,76 @@
 #include "ngx_http_vidstream_api.h"
 
 
+static ngx_int_t ngx_http_vidstream_api_delete_next(ngx_http_request_t *r);
+static ngx_int_t ngx_http_vidstream_api_s3_list(
+    ngx_http_vidstream_api_ctx_t *ctx);
 static ngx_int_t ngx_http_vidstream_api_s3_delete(
     ngx_http_vidstream_api_ctx_t *ctx, ngx_str_t *listing);
 static void ngx_http_vidstream_api_s3_done(ngx_http_request_t *r);
 
 
-/* the multipart upload is aborted: remove the objects, then the row */
+/* PostgreSQL answered vs_delete_mark or vs_delete_row */
 
 ngx_int_t
+ngx_http_vidstream_api_delete_result(ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_pg_status_e status, PGresult *res)
+{
+    ngx_str_t            upload_id;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    if (status != NGX_HTTP_VIDSTREAM_PG_OK) {
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    switch (ctx->state.delete) {
+
+    case NGX_HTTP_VIDSTREAM_DELETE_MARK:
+        if (PQntuples(res) != 1) {
+            return ngx_http_vidstream_send_error(r, NGX_HTTP_NOT_FOUND,
+                                                 "not_found",
+                                                 "no such video");
+        }
+
+        ctx->input_key.len = PQgetlength(res, 0, 0);
+        ctx->input_key.data = ngx_pnalloc(r->pool, ctx->input_key.len);
+        if (ctx->input_key.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(ctx->input_key.data, PQgetvalue(res, 0, 0),
+                   ctx->input_key.len);
+
+        if (!PQgetisnull(res, 0, 1)) {
+            /* an unfinished multipart upload is aborted first */
+            upload_id.data = (u_char *) PQgetvalue(res, 0, 1);
+            upload_id.len = PQgetlength(res, 0, 1);
+
+            ctx->state.delete = NGX_HTTP_VIDSTREAM_DELETE_ABORT;
+
+            return ngx_http_vidstream_multipart_abort(r, &ctx->sub, ctx->id,
+                                        &upload_id,
+                                        ngx_http_vidstream_api_delete_next);
+        }
+
+        return ngx_http_vidstream_api_s3_list(ctx);
+
+    case NGX_HTTP_VIDSTREAM_DELETE_ROW:
+        r->headers_out.status = NGX_HTTP_NO_CONTENT;
+        r->headers_out.content_length_n = 0;
+        r->header_only = 1;
+        return ngx_http_send_header(r);
+
+    default:
+        return ngx_http_vidstream_api_lost(ctx, "a statement");
+    }
+}
+
+
+/* the multipart upload is aborted: remove the objects, then the row */
+
+static ngx_int_t
 ngx_http_vidstream_api_delete_next(ngx_http_request_t *r)
 {
     ngx_http_vidstream_api_ctx_t  *ctx;
@@ -30,7 +92,7 @@ ngx_http_vidstream_api_delete_next(ngx_http_request_t *r)
 
 /* DELETE: list what the video has under output/, then delete it all */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_vidstream_api_s3_list(ngx_http_vidstream_api_ctx_t *ctx)
 {
     u_char                              *p;
@@ -64,7 +126,7 @@ ngx_http_vidstream_api_s3_list(ngx_http_vidstream_api_ctx_t *ctx)
 
     if (rc == NGX_AGAIN) {
         call->done = ngx_http_vidstream_api_s3_done;
-        ctx->step = 1;
+        ctx->state.delete = NGX_HTTP_VIDSTREAM_DELETE_CREDS;
         return NGX_DONE;
     }
 
@@ -147,7 +209,7 @@ ngx_http_vidstream_api_s3_list(ngx_http_vidstream_api_ctx_t *ctx)
     call->uri.len = p + n - path.data;
 
     call->done = ngx_http_vidstream_api_s3_done;
-    ctx->step = 2;
+    ctx->state.delete = NGX_HTTP_VIDSTREAM_DELETE_LIST;
 
     if (ngx_http_vidstream_aws_call(r, call) != NGX_OK) {
         return ngx_http_vidstream_api_unavailable(r);
@@ -306,7 +368,7 @@ ngx_http_vidstream_api_s3_delete(ngx_http_vidstream_api_ctx_t *ctx,
                     - path.data;
 
     call->done = ngx_http_vidstream_api_s3_done;
-    ctx->step = 3;
+    ctx->state.delete = NGX_HTTP_VIDSTREAM_DELETE_OBJECTS;
 
     if (ngx_http_vidstream_aws_call(r, call) != NGX_OK) {
         return ngx_http_vidstream_api_unavailable(r);
@@ -337,15 +399,15 @@ ngx_http_vidstream_api_s3_done(ngx_http_request_t *r)
     c = r->connection;
     call = &ctx->call;
 
-    switch (ctx->step) {
+    switch (ctx->state.delete) {
 
-    case 1:
+    case NGX_HTTP_VIDSTREAM_DELETE_CREDS:
         (void) ngx_http_vidstream_aws_creds_done(r, call);
         ctx->rounds--;
         rc = ngx_http_vidstream_api_s3_list(ctx);
         break;
 
-    case 2:
+    case NGX_HTTP_VIDSTREAM_DELETE_LIST:
         if (call->status != NGX_HTTP_OK) {
             goto failed;
         }
@@ -353,6 +415,9 @@ ngx_http_vidstream_api_s3_done(ngx_http_request_t *r)
         rc = ngx_http_vidstream_api_s3_delete(ctx, &call->response);
 
         if (rc == NGX_AGAIN) {
+            /* S3 is clean: the row goes */
+            ctx->state.delete = NGX_HTTP_VIDSTREAM_DELETE_ROW;
+
             rc = ngx_http_vidstream_api_query(ctx,
                                       NGX_HTTP_VIDSTREAM_STMT_DELETE_ROW, 2,
                                       ctx->id,
@@ -365,7 +430,7 @@ ngx_http_vidstream_api_s3_done(ngx_http_request_t *r)
 
         break;
 
-    default: /* 3 */
+    case NGX_HTTP_VIDSTREAM_DELETE_OBJECTS:
         if (call->status != NGX_HTTP_OK
             || ngx_strlcasestrn(call->response.data,
                                 call->response.data + call->response.len,
@@ -377,6 +442,10 @@ ngx_http_vidstream_api_s3_done(ngx_http_request_t *r)
 
         /* list again: more pages, or nothing left */
         rc = ngx_http_vidstream_api_s3_list(ctx);
+        break;
+
+    default:
+        rc = ngx_http_vidstream_api_lost(ctx, "S3");
         break;
     }
 

@@ -12,11 +12,59 @@
 #include "ngx_http_vidstream_api.h"
 
 
+static ngx_int_t ngx_http_vidstream_api_downloaded(
+    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
 static u_char *ngx_http_vidstream_api_disposition(ngx_pool_t *pool,
     ngx_str_t *filename, size_t *len);
 
 
+/*
+ * The video's row (vs_download): for a download, or for the playback
+ * URLs, which the play module signs (PLAYBACK shares the statement).
+ */
+
 ngx_int_t
+ngx_http_vidstream_api_download_row(ngx_http_vidstream_api_ctx_t *ctx)
+{
+    ctx->state.download = (ctx->action == NGX_HTTP_VIDSTREAM_PLAYBACK)
+                          ? NGX_HTTP_VIDSTREAM_DOWNLOAD_PLAYBACK
+                          : NGX_HTTP_VIDSTREAM_DOWNLOAD_ROW;
+
+    return ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_DOWNLOAD,
+                                        2, ctx->id,
+                                        (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                        ctx->sub.data, ctx->sub.len);
+}
+
+
+/* PostgreSQL answered vs_download */
+
+ngx_int_t
+ngx_http_vidstream_api_download_result(ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_pg_status_e status, PGresult *res)
+{
+    if (status != NGX_HTTP_VIDSTREAM_PG_OK) {
+        return ngx_http_vidstream_api_unavailable(ctx->request);
+    }
+
+    switch (ctx->state.download) {
+
+    case NGX_HTTP_VIDSTREAM_DOWNLOAD_ROW:
+        return ngx_http_vidstream_api_downloaded(ctx, res);
+
+    case NGX_HTTP_VIDSTREAM_DOWNLOAD_PLAYBACK:
+        return ngx_http_vidstream_play_playback(ctx->request, ctx->id,
+                   &ctx->sub,
+                   PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : NULL,
+                   PQntuples(res) == 1 && PQgetvalue(res, 0, 3)[0] == 't');
+
+    default: /* NGX_HTTP_VIDSTREAM_DOWNLOAD_CREDS */
+        return ngx_http_vidstream_api_lost(ctx, "a statement");
+    }
+}
+
+
+static ngx_int_t
 ngx_http_vidstream_api_downloaded(ngx_http_vidstream_api_ctx_t *ctx,
     PGresult *res)
 {

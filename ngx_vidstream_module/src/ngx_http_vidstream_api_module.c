@@ -350,6 +350,8 @@ ngx_http_vidstream_api_handler(ngx_http_request_t *r)
             return rc == NGX_DECLINED ? ctx->rc : rc;
         }
 
+        ctx->state.read = NGX_HTTP_VIDSTREAM_READ_LIST;
+
         rc = ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_LIST,
                                  4, ctx->sub.data, ctx->sub.len,
                                  ctx->has_cursor ? ctx->cursor_ts : NULL,
@@ -374,24 +376,41 @@ ngx_http_vidstream_api_handler(ngx_http_request_t *r)
             return rc == NGX_DECLINED ? ctx->rc : rc;
         }
 
+        ctx->state.download = NGX_HTTP_VIDSTREAM_DOWNLOAD_CREDS;
+
         if (ngx_http_vidstream_api_creds(ctx) == NGX_DONE) {
             r->main->count++;
             return NGX_DONE;
         }
 
-        /* fall through */
+        rc = ngx_http_vidstream_api_download_row(ctx);
+        break;
 
-    default:
+    case NGX_HTTP_VIDSTREAM_PLAYBACK:
+        rc = ngx_http_vidstream_api_download_row(ctx);
+        break;
+
+    case NGX_HTTP_VIDSTREAM_GET:
+        ctx->state.read = NGX_HTTP_VIDSTREAM_READ_GET;
+
+        rc = ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_GET,
+                                 2, ctx->id,
+                                 (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                 ctx->sub.data, ctx->sub.len);
+        break;
+
+    case NGX_HTTP_VIDSTREAM_DELETE:
+        ctx->state.delete = NGX_HTTP_VIDSTREAM_DELETE_MARK;
+
         rc = ngx_http_vidstream_api_query(ctx,
-                 ctx->action == NGX_HTTP_VIDSTREAM_GET
-                     ? NGX_HTTP_VIDSTREAM_STMT_GET
-                 : ctx->action == NGX_HTTP_VIDSTREAM_DELETE
-                     ? NGX_HTTP_VIDSTREAM_STMT_DELETE_MARK
-                 : ctx->action == NGX_HTTP_VIDSTREAM_COMPLETE
-                     ? NGX_HTTP_VIDSTREAM_STMT_COMPLETE
-                     : NGX_HTTP_VIDSTREAM_STMT_DOWNLOAD,
-                 2, ctx->id, (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
-                 ctx->sub.data, ctx->sub.len);
+                                 NGX_HTTP_VIDSTREAM_STMT_DELETE_MARK,
+                                 2, ctx->id,
+                                 (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                 ctx->sub.data, ctx->sub.len);
+        break;
+
+    default: /* NGX_HTTP_VIDSTREAM_COMPLETE */
+        rc = ngx_http_vidstream_api_complete_queue(ctx);
         break;
     }
 

@@ -9,7 +9,41 @@
 #include "ngx_http_vidstream_api.h"
 
 
+static ngx_int_t ngx_http_vidstream_api_listed(
+    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
+
+
+/* PostgreSQL answered vs_list or vs_get */
+
 ngx_int_t
+ngx_http_vidstream_api_read_result(ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_pg_status_e status, PGresult *res)
+{
+    if (status != NGX_HTTP_VIDSTREAM_PG_OK) {
+        return ngx_http_vidstream_api_unavailable(ctx->request);
+    }
+
+    switch (ctx->state.read) {
+
+    case NGX_HTTP_VIDSTREAM_READ_LIST:
+        return ngx_http_vidstream_api_listed(ctx, res);
+
+    default: /* NGX_HTTP_VIDSTREAM_READ_GET */
+        if (PQntuples(res) != 1) {
+            return ngx_http_vidstream_send_error(ctx->request,
+                                                 NGX_HTTP_NOT_FOUND,
+                                                 "not_found",
+                                                 "no such video");
+        }
+
+        return ngx_http_vidstream_api_send_json(ctx->request, NGX_HTTP_OK,
+                                        (u_char *) PQgetvalue(res, 0, 0),
+                                        PQgetlength(res, 0, 0));
+    }
+}
+
+
+static ngx_int_t
 ngx_http_vidstream_api_listed(ngx_http_vidstream_api_ctx_t *ctx,
     PGresult *res)
 {

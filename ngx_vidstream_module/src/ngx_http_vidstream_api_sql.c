@@ -11,10 +11,6 @@
 #include "ngx_http_vidstream_api.h"
 
 
-static ngx_int_t ngx_http_vidstream_api_result(
-    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
-
-
 /* The video object of the contract, built by PostgreSQL (lib). */
 #define NGX_HTTP_VIDSTREAM_VIDEO_JSON  VS_VIDEO_JSON_SQL
 
@@ -229,23 +225,38 @@ ngx_http_vidstream_api_pg_done(ngx_http_vidstream_pg_query_t *q,
     r = ctx->request;
     c = r->connection;
 
-    if (ctx->action == NGX_HTTP_VIDSTREAM_HEALTHZ) {
+    switch (ctx->action) {
+
+    case NGX_HTTP_VIDSTREAM_HEALTHZ:
         ctx->pg_ok = (status == NGX_HTTP_VIDSTREAM_PG_OK);
         rc = ngx_http_vidstream_healthz_part_done(ctx);
+        break;
 
-    } else if (q->stmt == NGX_HTTP_VIDSTREAM_STMT_ENQUEUED) {
-        /*
-         * SQS has the job whatever became of enqueued_at: left NULL, the
-         * reconciler sends the job once more, which the worker's guarded
-         * claim makes harmless
-         */
-        rc = ngx_http_vidstream_api_queued(ctx);
+    case NGX_HTTP_VIDSTREAM_CREATE:
+        rc = ngx_http_vidstream_api_create_result(ctx, status, res);
+        break;
 
-    } else if (status != NGX_HTTP_VIDSTREAM_PG_OK) {
-        rc = ngx_http_vidstream_api_unavailable(r);
+    case NGX_HTTP_VIDSTREAM_COMPLETE:
+        rc = ngx_http_vidstream_api_complete_result(ctx, status, res);
+        break;
 
-    } else {
-        rc = ngx_http_vidstream_api_result(ctx, res);
+    case NGX_HTTP_VIDSTREAM_LIST:
+    case NGX_HTTP_VIDSTREAM_GET:
+        rc = ngx_http_vidstream_api_read_result(ctx, status, res);
+        break;
+
+    case NGX_HTTP_VIDSTREAM_DOWNLOAD:
+    case NGX_HTTP_VIDSTREAM_PLAYBACK:
+        rc = ngx_http_vidstream_api_download_result(ctx, status, res);
+        break;
+
+    case NGX_HTTP_VIDSTREAM_DELETE:
+        rc = ngx_http_vidstream_api_delete_result(ctx, status, res);
+        break;
+
+    default:
+        rc = ngx_http_vidstream_api_lost(ctx, "a statement");
+        break;
     }
 
     if (rc != NGX_DONE) {
@@ -256,90 +267,18 @@ ngx_http_vidstream_api_pg_done(ngx_http_vidstream_pg_query_t *q,
 }
 
 
-static ngx_int_t
-ngx_http_vidstream_api_result(ngx_http_vidstream_api_ctx_t *ctx,
-    PGresult *res)
+/*
+ * An answer came in a state of the flow that waits for no such answer:
+ * a bug, never a client's doing.
+ */
+
+ngx_int_t
+ngx_http_vidstream_api_lost(ngx_http_vidstream_api_ctx_t *ctx,
+    const char *what)
 {
-    ngx_str_t            id, video;
-    ngx_http_request_t  *r;
+    ngx_log_error(NGX_LOG_ALERT, ctx->request->connection->log, 0,
+                  "vidstream api: %s answered action %ui in state %ui",
+                  what, ctx->action, (ngx_uint_t) ctx->state.create);
 
-    r = ctx->request;
-
-    switch (ctx->query.stmt) {
-
-    case NGX_HTTP_VIDSTREAM_STMT_CREATE:
-        return ngx_http_vidstream_api_created(ctx, res);
-
-    case NGX_HTTP_VIDSTREAM_STMT_CREATE_IDEM:
-        return ngx_http_vidstream_api_created_idem(ctx, res);
-
-    case NGX_HTTP_VIDSTREAM_STMT_GET:
-        if (PQntuples(res) != 1) {
-            break;
-        }
-
-        if (ctx->action == NGX_HTTP_VIDSTREAM_CREATE) {
-            /* a repeated create whose video committed during its query */
-            id.data = ctx->id;
-            id.len = NGX_HTTP_VIDSTREAM_UUID_LEN;
-            video.data = (u_char *) PQgetvalue(res, 0, 0);
-            video.len = PQgetlength(res, 0, 0);
-
-            return ngx_http_vidstream_api_created_video(ctx, &id, &video);
-        }
-
-        return ngx_http_vidstream_api_send_json(r, NGX_HTTP_OK,
-                                        (u_char *) PQgetvalue(res, 0, 0),
-                                        PQgetlength(res, 0, 0));
-
-    case NGX_HTTP_VIDSTREAM_STMT_LIST:
-        return ngx_http_vidstream_api_listed(ctx, res);
-
-    case NGX_HTTP_VIDSTREAM_STMT_COMPLETE:
-        return ngx_http_vidstream_api_completed(ctx, res);
-
-    case NGX_HTTP_VIDSTREAM_STMT_DOWNLOAD:
-        if (ctx->action == NGX_HTTP_VIDSTREAM_PLAYBACK) {
-            return ngx_http_vidstream_play_playback(r, ctx->id, &ctx->sub,
-                       PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : NULL,
-                       PQntuples(res) == 1 && PQgetvalue(res, 0, 3)[0] == 't');
-        }
-
-        return ngx_http_vidstream_api_downloaded(ctx, res);
-
-    case NGX_HTTP_VIDSTREAM_STMT_DELETE_MARK:
-        if (PQntuples(res) != 1) {
-            break;
-        }
-
-        ctx->input_key.len = PQgetlength(res, 0, 0);
-        ctx->input_key.data = ngx_pnalloc(r->pool, ctx->input_key.len);
-        if (ctx->input_key.data == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_memcpy(ctx->input_key.data, PQgetvalue(res, 0, 0),
-                   ctx->input_key.len);
-
-        if (!PQgetisnull(res, 0, 1)) {
-            /* an unfinished multipart upload is aborted first */
-            id.data = (u_char *) PQgetvalue(res, 0, 1);
-            id.len = PQgetlength(res, 0, 1);
-
-            return ngx_http_vidstream_multipart_abort(r, &ctx->sub, ctx->id,
-                                        &id,
-                                        ngx_http_vidstream_api_delete_next);
-        }
-
-        return ngx_http_vidstream_api_s3_list(ctx);
-
-    case NGX_HTTP_VIDSTREAM_STMT_DELETE_ROW:
-        r->headers_out.status = NGX_HTTP_NO_CONTENT;
-        r->headers_out.content_length_n = 0;
-        r->header_only = 1;
-        return ngx_http_send_header(r);
-    }
-
-    return ngx_http_vidstream_send_error(r, NGX_HTTP_NOT_FOUND, "not_found",
-                                         "no such video");
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
