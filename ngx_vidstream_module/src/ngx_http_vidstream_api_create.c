@@ -8,6 +8,7 @@
 
 
 #include "ngx_http_vidstream_api.h"
+#include "ngx_http_vidstream_sqs.h"
 
 
 static void ngx_http_vidstream_api_creds_done(ngx_http_request_t *r);
@@ -494,12 +495,9 @@ static ngx_int_t
 ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
 {
     long                                 n;
-    u_char                              *p;
     char                                *job;
-    size_t                               len;
     vs_job_t                             jv;
     ngx_int_t                            rc;
-    ngx_str_t                            path;
     ngx_http_request_t                  *r;
     ngx_http_vidstream_aws_call_t       *call;
     ngx_http_vidstream_api_main_conf_t  *amcf;
@@ -555,66 +553,20 @@ ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
         goto failed;
     }
 
-    /* {"QueueUrl":"…","MessageBody":"<job, escaped>"} */
-
-    len = sizeof("{\"QueueUrl\":\"\",\"MessageBody\":\"\"}")
-          + amcf->queue_url.len
-          + ngx_escape_json(NULL, amcf->queue_url.data, amcf->queue_url.len)
-          + n + ngx_escape_json(NULL, (u_char *) job, n);
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     ngx_memzero(call, sizeof(ngx_http_vidstream_aws_call_t));
 
-    call->body.data = p;
-    p = ngx_cpymem(p, "{\"QueueUrl\":\"", sizeof("{\"QueueUrl\":\"") - 1);
-    p = (u_char *) ngx_escape_json(p, amcf->queue_url.data,
-                                   amcf->queue_url.len);
-    p = ngx_cpymem(p, "\",\"MessageBody\":\"",
-                   sizeof("\",\"MessageBody\":\"") - 1);
-    p = (u_char *) ngx_escape_json(p, (u_char *) job, n);
-    p = ngx_cpymem(p, "\"}", 2);
-    call->body.len = p - call->body.data;
-
     call->location = amcf->sqs_location;
-    call->method = NGX_HTTP_POST;
-    ngx_str_set(&call->method_name, "POST");
-    call->host.data = (u_char *) amcf->sqs->authority;
-    call->host.len = amcf->sqs->authority_len;
-
-    path.len = amcf->sqs->base_path_len + 1;
-    path.data = ngx_pnalloc(r->pool, path.len);
-    if (path.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_sprintf(path.data, "%*s/", amcf->sqs->base_path_len,
-                amcf->sqs->base_path);
-    call->uri = path;
-
-    call->headers[0].name = "Content-Type";
-    call->headers[0].name_len = sizeof("Content-Type") - 1;
-    call->headers[0].value = "application/x-amz-json-1.0";
-    call->headers[0].value_len = sizeof("application/x-amz-json-1.0") - 1;
-    call->headers[1].name = "X-Amz-Target";
-    call->headers[1].name_len = sizeof("X-Amz-Target") - 1;
-    call->headers[1].value = "AmazonSQS.SendMessage";
-    call->headers[1].value_len = sizeof("AmazonSQS.SendMessage") - 1;
-    call->nheaders = 2;
-
-    if (ngx_http_vidstream_aws_sign(r, amcf->sqs, call, &path, NULL, 0)
-        != NGX_OK)
-    {
-        goto failed;
-    }
-
     call->done = ngx_http_vidstream_api_sqs_done;
     ctx->state.complete = NGX_HTTP_VIDSTREAM_COMPLETE_SEND;
 
-    if (ngx_http_vidstream_aws_call(r, call) != NGX_OK) {
+    rc = ngx_http_vidstream_sqs_send_message(r, amcf->sqs, &amcf->queue_url,
+                                             (u_char *) job, n, call);
+
+    if (rc == NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        return rc;
+    }
+
+    if (rc != NGX_OK) {
         goto failed;
     }
 

@@ -8,6 +8,7 @@
 
 
 #include "ngx_http_vidstream_api.h"
+#include "ngx_http_vidstream_s3.h"
 
 
 static ngx_int_t ngx_http_vidstream_api_delete_next(ngx_http_request_t *r);
@@ -16,6 +17,10 @@ static ngx_int_t ngx_http_vidstream_api_s3_list(
 static ngx_int_t ngx_http_vidstream_api_s3_delete(
     ngx_http_vidstream_api_ctx_t *ctx, ngx_str_t *listing);
 static void ngx_http_vidstream_api_s3_done(ngx_http_request_t *r);
+
+
+/* the bucket itself, for ListObjectsV2 and DeleteObjects */
+static ngx_str_t  ngx_http_vidstream_api_no_key = ngx_string("");
 
 
 /* PostgreSQL answered vs_delete_mark or vs_delete_row */
@@ -95,11 +100,8 @@ ngx_http_vidstream_api_delete_next(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_vidstream_api_s3_list(ngx_http_vidstream_api_ctx_t *ctx)
 {
-    u_char                              *p;
-    size_t                               len;
-    ssize_t                              n;
     ngx_int_t                            rc;
-    ngx_str_t                            path, prefix;
+    ngx_str_t                            prefix;
     vs_sigv4_kv_t                        query[2];
     ngx_http_request_t                  *r;
     ngx_http_vidstream_aws_call_t       *call;
@@ -159,70 +161,18 @@ ngx_http_vidstream_api_s3_list(ngx_http_vidstream_api_ctx_t *ctx)
     call->location = amcf->s3_location;
     call->method = NGX_HTTP_GET;
     ngx_str_set(&call->method_name, "GET");
-
-    p = ngx_pnalloc(r->pool, VS_AWS_HOST_MAX + 8 + amcf->bucket.len);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    n = vs_aws_s3_host(amcf->s3, (char *) amcf->bucket.data,
-                       amcf->bucket.len, (char *) p,
-                       VS_AWS_HOST_MAX + 8 + amcf->bucket.len);
-    if (n < 0) {
-        goto too_long;
-    }
-
-    call->host.data = p;
-    call->host.len = n;
-
-    len = VS_AWS_BASE_PATH_MAX + 3 * amcf->bucket.len + 3;
-    path.data = ngx_pnalloc(r->pool, len + 3 * prefix.len + 64);
-    if (path.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    n = vs_aws_s3_path(amcf->s3, (char *) amcf->bucket.data,
-                       amcf->bucket.len, "", 0, (char *) path.data, len);
-    if (n < 0) {
-        goto too_long;
-    }
-
-    path.len = n;
-
-    if (ngx_http_vidstream_aws_sign(r, amcf->s3, call, &path, query, 2)
-        != NGX_OK)
-    {
-        return ngx_http_vidstream_api_unavailable(r);
-    }
-
-    /* the request line: path?canonical query */
-
-    call->uri.data = path.data;
-    p = path.data + path.len;
-    *p++ = '?';
-
-    n = vs_sigv4_query(query, 2, (char *) p, 3 * prefix.len + 60);
-    if (n < 0) {
-        goto too_long;
-    }
-
-    call->uri.len = p + n - path.data;
-
     call->done = ngx_http_vidstream_api_s3_done;
     ctx->state.delete = NGX_HTTP_VIDSTREAM_DELETE_LIST;
 
-    if (ngx_http_vidstream_aws_call(r, call) != NGX_OK) {
-        return ngx_http_vidstream_api_unavailable(r);
+    rc = ngx_http_vidstream_s3_call(r, amcf->s3, &amcf->bucket,
+                                    &ngx_http_vidstream_api_no_key,
+                                    query, 2, call);
+
+    if (rc == NGX_OK) {
+        return NGX_DONE;
     }
 
-    return NGX_DONE;
-
-too_long:
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "vidstream api: S3 host or path too long for the buffer");
-
-    return ngx_http_vidstream_api_unavailable(r);
+    return rc == NGX_ERROR ? ngx_http_vidstream_api_unavailable(r) : rc;
 }
 
 
@@ -238,8 +188,7 @@ ngx_http_vidstream_api_s3_delete(ngx_http_vidstream_api_ctx_t *ctx,
 {
     u_char                              *p, *s, *e, *last, *body;
     size_t                               len;
-    ssize_t                              n;
-    ngx_str_t                            path;
+    ngx_int_t                            rc;
     ngx_uint_t                           nkeys;
     vs_sigv4_kv_t                        query[1];
     ngx_http_request_t                  *r;
@@ -309,23 +258,11 @@ ngx_http_vidstream_api_s3_delete(ngx_http_vidstream_api_ctx_t *ctx,
     call->method = NGX_HTTP_POST;
     ngx_str_set(&call->method_name, "POST");
 
-    p = ngx_pnalloc(r->pool, VS_AWS_HOST_MAX + 8 + amcf->bucket.len
-                             + VS_AWS_CONTENT_MD5_LEN + 1);
+    p = ngx_pnalloc(r->pool, VS_AWS_CONTENT_MD5_LEN);
     if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    n = vs_aws_s3_host(amcf->s3, (char *) amcf->bucket.data,
-                       amcf->bucket.len, (char *) p,
-                       VS_AWS_HOST_MAX + 8 + amcf->bucket.len);
-    if (n < 0) {
-        goto too_long;
-    }
-
-    call->host.data = p;
-    call->host.len = n;
-
-    p += call->host.len + 1;
     ngx_memcpy(p, md5, VS_AWS_CONTENT_MD5_LEN);
 
     call->headers[0].name = "Content-MD5";
@@ -338,50 +275,23 @@ ngx_http_vidstream_api_s3_delete(ngx_http_vidstream_api_ctx_t *ctx,
     call->headers[1].value_len = sizeof("application/xml") - 1;
     call->nheaders = 2;
 
-    len = VS_AWS_BASE_PATH_MAX + 3 * amcf->bucket.len + 3;
-    path.data = ngx_pnalloc(r->pool, len + sizeof("?delete="));
-    if (path.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    n = vs_aws_s3_path(amcf->s3, (char *) amcf->bucket.data,
-                       amcf->bucket.len, "", 0, (char *) path.data, len);
-    if (n < 0) {
-        goto too_long;
-    }
-
-    path.len = n;
-
     query[0].name = "delete";
     query[0].name_len = sizeof("delete") - 1;
     query[0].value = "";
     query[0].value_len = 0;
 
-    if (ngx_http_vidstream_aws_sign(r, amcf->s3, call, &path, query, 1)
-        != NGX_OK)
-    {
-        return ngx_http_vidstream_api_unavailable(r);
-    }
-
-    call->uri.data = path.data;
-    call->uri.len = ngx_sprintf(path.data + path.len, "?delete=")
-                    - path.data;
-
     call->done = ngx_http_vidstream_api_s3_done;
     ctx->state.delete = NGX_HTTP_VIDSTREAM_DELETE_OBJECTS;
 
-    if (ngx_http_vidstream_aws_call(r, call) != NGX_OK) {
-        return ngx_http_vidstream_api_unavailable(r);
+    rc = ngx_http_vidstream_s3_call(r, amcf->s3, &amcf->bucket,
+                                    &ngx_http_vidstream_api_no_key,
+                                    query, 1, call);
+
+    if (rc == NGX_OK) {
+        return NGX_DONE;
     }
 
-    return NGX_DONE;
-
-too_long:
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "vidstream api: S3 host or path too long for the buffer");
-
-    return ngx_http_vidstream_api_unavailable(r);
+    return rc == NGX_ERROR ? ngx_http_vidstream_api_unavailable(r) : rc;
 }
 
 
