@@ -39,7 +39,6 @@ static char *ngx_http_vidstream_postgres(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_vidstream_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static ngx_int_t ngx_http_vidstream_api_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_vidstream_api_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_vidstream_api_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_vidstream_api_init_main_conf(ngx_conf_t *cf,
@@ -203,7 +202,7 @@ static ngx_command_t  ngx_http_vidstream_api_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_vidstream_api_module_ctx = {
-    ngx_http_vidstream_api_preconfiguration, /* preconfiguration */
+    NULL,                                  /* preconfiguration */
     ngx_http_vidstream_api_postconfiguration, /* postconfiguration */
 
     ngx_http_vidstream_api_create_main_conf, /* create main configuration */
@@ -696,16 +695,6 @@ ngx_http_vidstream_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     return ngx_http_vidstream_redis_conf_set(cf, &value[1],
                                              cf->args->nelts - 1,
                                              &amcf->redis);
-}
-
-
-static ngx_int_t
-ngx_http_vidstream_api_preconfiguration(ngx_conf_t *cf)
-{
-    ngx_http_vidstream_aws_set_ctx_index(
-                                   ngx_http_vidstream_api_module.ctx_index);
-
-    return ngx_http_vidstream_aws_add_variables(cf);
 }
 
 
