@@ -10,12 +10,16 @@
 #include "ngx_http_vidstream_api.h"
 #include "ngx_http_vidstream_s3.h"
 
+#include "vs_s3xml.h"
+
 
 static ngx_int_t ngx_http_vidstream_api_delete_next(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vidstream_api_s3_list(
     ngx_http_vidstream_api_ctx_t *ctx);
 static ngx_int_t ngx_http_vidstream_api_s3_delete(
     ngx_http_vidstream_api_ctx_t *ctx, ngx_str_t *listing);
+static int ngx_http_vidstream_api_listed_key(void *data, const char *name,
+    size_t len);
 static void ngx_http_vidstream_api_s3_done(ngx_http_request_t *r);
 
 
@@ -177,21 +181,25 @@ ngx_http_vidstream_api_s3_list(ngx_http_vidstream_api_ctx_t *ctx)
 
 
 /*
- * DeleteObjects with the keys of a ListObjectsV2 answer (XML, entities
- * kept as they are: they are valid in the request's XML too) and, on the
- * first round, the input object.
+ * DeleteObjects with the keys of a ListObjectsV2 answer (read with
+ * libxml2, lib/vs_s3xml.h, and escaped again for the request's XML) and,
+ * on the first round, the input object.  NGX_AGAIN: nothing to delete.
  */
 
 static ngx_int_t
 ngx_http_vidstream_api_s3_delete(ngx_http_vidstream_api_ctx_t *ctx,
     ngx_str_t *listing)
 {
-    u_char                              *p, *s, *e, *last, *body;
+    u_char                              *p, *body;
     size_t                               len;
     ngx_int_t                            rc;
-    ngx_uint_t                           nkeys;
+    ngx_str_t                           *key;
+    ngx_uint_t                           i, nkeys;
+    ngx_array_t                          keys;
     vs_sigv4_kv_t                        query[1];
+    vs_s3xml_error_t                     err;
     ngx_http_request_t                  *r;
+    vs_s3xml_list_objects_t             *list;
     ngx_http_vidstream_aws_call_t       *call;
     ngx_http_vidstream_api_main_conf_t  *amcf;
     char                                 md5[VS_AWS_CONTENT_MD5_LEN + 1];
@@ -200,8 +208,46 @@ ngx_http_vidstream_api_s3_delete(ngx_http_vidstream_api_ctx_t *ctx,
     amcf = ctx->amcf;
     call = &ctx->call;
 
-    len = sizeof("<Delete><Quiet>true</Quiet></Delete>")
-          + listing->len * 2 + 6 * ctx->input_key.len + 64;
+    /* the keys S3 listed (ListObjectsV2), XML-unescaped, into the pool */
+
+    if (ngx_array_init(&keys, r->pool, 16, sizeof(ngx_str_t)) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    list = ngx_palloc(r->pool, sizeof(vs_s3xml_list_objects_t));
+    if (list == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(&err, sizeof(vs_s3xml_error_t));
+
+    rc = vs_s3xml_list_objects((char *) listing->data, listing->len,
+                               ngx_http_vidstream_api_listed_key, &keys,
+                               list, &err);
+    if (rc != VS_S3XML_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "vidstream api: S3 ListObjectsV2 answer unreadable "
+                      "(%s)%s%*s", vs_s3xml_strerror(rc),
+                      err.code_len ? ": " : "", err.code_len, err.code);
+        if (rc == VS_S3XML_NOMEM || rc == VS_S3XML_ABORTED) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    /* <Delete><Quiet>true</Quiet><Object><Key>…</Key></Object>…</Delete> */
+
+    len = sizeof("<Delete><Quiet>true</Quiet></Delete>") - 1
+          + sizeof("<Object><Key></Key></Object>") - 1
+          + 6 * ctx->input_key.len;
+
+    key = keys.elts;
+
+    for (i = 0; i < keys.nelts; i++) {
+        len += sizeof("<Object><Key></Key></Object>") - 1 + key[i].len
+               + ngx_escape_html(NULL, key[i].data, key[i].len);
+    }
 
     body = ngx_pnalloc(r->pool, len);
     if (body == NULL) {
@@ -210,27 +256,14 @@ ngx_http_vidstream_api_s3_delete(ngx_http_vidstream_api_ctx_t *ctx,
 
     p = ngx_cpymem(body, "<Delete><Quiet>true</Quiet>",
                    sizeof("<Delete><Quiet>true</Quiet>") - 1);
-    nkeys = 0;
 
-    s = listing->data;
-    last = listing->data + listing->len;
-
-    for ( ;; ) {
-        s = ngx_strlcasestrn(s, last, (u_char *) "<Key>", 5 - 1);
-        if (s == NULL) {
-            break;
-        }
-
-        s += 5;
-        e = ngx_strlcasestrn(s, last, (u_char *) "</Key>", 6 - 1);
-        if (e == NULL) {
-            break;
-        }
-
-        p = ngx_sprintf(p, "<Object><Key>%*s</Key></Object>", e - s, s);
-        nkeys++;
-        s = e + 6;
+    for (i = 0; i < keys.nelts; i++) {
+        p = ngx_cpymem(p, "<Object><Key>", sizeof("<Object><Key>") - 1);
+        p = (u_char *) ngx_escape_html(p, key[i].data, key[i].len);
+        p = ngx_cpymem(p, "</Key></Object>", sizeof("</Key></Object>") - 1);
     }
+
+    nkeys = keys.nelts;
 
     if (ctx->input_key.len) {
         p = ngx_cpymem(p, "<Object><Key>", sizeof("<Object><Key>") - 1);
@@ -292,6 +325,33 @@ ngx_http_vidstream_api_s3_delete(ngx_http_vidstream_api_ctx_t *ctx,
     }
 
     return rc == NGX_ERROR ? ngx_http_vidstream_api_unavailable(r) : rc;
+}
+
+
+/* one <Contents><Key> of a listing: copied, the parse's memory is not ours */
+
+static int
+ngx_http_vidstream_api_listed_key(void *data, const char *name, size_t len)
+{
+    ngx_str_t    *key;
+    ngx_array_t  *keys;
+
+    keys = data;
+
+    key = ngx_array_push(keys);
+    if (key == NULL) {
+        return 1;
+    }
+
+    key->data = ngx_pnalloc(keys->pool, len);
+    if (key->data == NULL) {
+        return 1;
+    }
+
+    ngx_memcpy(key->data, name, len);
+    key->len = len;
+
+    return 0;
 }
 
 

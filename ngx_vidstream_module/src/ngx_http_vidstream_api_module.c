@@ -22,6 +22,18 @@
  * queued video without enqueued_at is sent again by the next complete (or
  * the worker's reconciler), so a stall anywhere on the way strands
  * nothing and a duplicate job is harmless (the worker's claim is guarded).
+ *
+ * This file holds the directives, the conf, the handler and the route.
+ * The rest, by concern (what they share: ngx_http_vidstream_api.h):
+ *   _api_args.c      request arguments, the create body, validation
+ *   _api_sql.c       the statements; PostgreSQL's answer to its flow
+ *   _api_json.c      the answers and errors
+ *   _api_create.c    create and complete          (create/complete_state_e)
+ *   _api_read.c      list and get                 (read_state_e)
+ *   _api_download.c  download, playback, presign  (download_state_e)
+ *   _api_delete.c    delete                       (delete_state_e)
+ *   _api_health.c    /healthz
+ * S3 and SQS requests go through ngx_http_vidstream_s3.c and _sqs.c.
  */
 
 #include "ngx_http_vidstream_api.h"
