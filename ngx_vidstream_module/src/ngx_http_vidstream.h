@@ -11,6 +11,8 @@
  *                                   URLs, ListParts, complete, abort
  *   ngx_http_vidstream_metrics_module  the Prometheus exposition, counters
  *                                   in shared memory (metrics.h: the hooks)
+ *   ngx_http_vidstream_aws_module   signed S3/SQS subrequests: their context
+ *                                   and variables (no directives)
  */
 
 #ifndef _NGX_HTTP_VIDSTREAM_H_INCLUDED_

@@ -79,11 +79,6 @@ typedef struct {
 extern ngx_http_vidstream_aws_state_t  *ngx_http_vidstream_aws_state;
 
 
-ngx_int_t ngx_http_vidstream_aws_add_variables(ngx_conf_t *cf);
-
-/* The ctx slot the subrequest's call is kept in (the api module's). */
-void ngx_http_vidstream_aws_set_ctx_index(ngx_uint_t index);
-
 /*
  * Copies the configured provider into this worker's state; timeout is the
  * deadline of every call (vidstream_aws_timeout), 0 for none.

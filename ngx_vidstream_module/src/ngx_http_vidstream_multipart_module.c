@@ -32,6 +32,7 @@
 
 #include "ngx_http_vidstream.h"
 #include "ngx_http_vidstream_aws.h"
+#include "ngx_http_vidstream_s3.h"
 #include "ngx_http_vidstream_pg.h"
 #include "ngx_http_vidstream_play.h"
 #include "ngx_http_vidstream_multipart.h"
@@ -829,11 +830,7 @@ ngx_http_vidstream_mp_row(ngx_http_vidstream_mp_ctx_t *ctx, PGresult *res)
 static ngx_int_t
 ngx_http_vidstream_mp_s3(ngx_http_vidstream_mp_ctx_t *ctx)
 {
-    u_char                         *p, *last;
-    size_t                          len;
-    ssize_t                         n;
     ngx_int_t                       rc;
-    ngx_str_t                       path;
     ngx_uint_t                      nquery;
     vs_sigv4_kv_t                   query[3];
     ngx_http_request_t             *r;
@@ -946,69 +943,16 @@ ngx_http_vidstream_mp_s3(ngx_http_vidstream_mp_ctx_t *ctx)
         nquery++;
     }
 
-    /* Host, then path?query into one buffer */
-
-    len = VS_AWS_HOST_MAX + 8 + ctx->s3.bucket.len;
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    n = vs_aws_s3_host(ctx->s3.s3, (char *) ctx->s3.bucket.data,
-                       ctx->s3.bucket.len, (char *) p, len);
-    if (n < 0) {
-        goto too_long;
-    }
-
-    call->host.data = p;
-    call->host.len = n;
-
-    len = VS_AWS_BASE_PATH_MAX + 3 * (ctx->s3.bucket.len + ctx->key.len) + 3;
-    path.data = ngx_pnalloc(r->pool, len + 3 * ctx->upload_id.len + 128);
-    if (path.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    n = vs_aws_s3_path(ctx->s3.s3, (char *) ctx->s3.bucket.data,
-                       ctx->s3.bucket.len, (char *) ctx->key.data,
-                       ctx->key.len, (char *) path.data, len);
-    if (n < 0) {
-        goto too_long;
-    }
-
-    path.len = n;
-
-    rc = ngx_http_vidstream_aws_sign(r, ctx->s3.s3, call, &path, query,
-                                     nquery);
-    if (rc != NGX_OK) {
-        return ngx_http_vidstream_mp_unavailable(r);
-    }
-
-    p = path.data + path.len;
-    last = path.data + len + 3 * ctx->upload_id.len + 128;
-    *p++ = '?';
-
-    n = vs_sigv4_query(query, nquery, (char *) p, last - p);
-    if (n < 0) {
-        goto too_long;
-    }
-
-    call->uri.data = path.data;
-    call->uri.len = p + n - path.data;
     call->done = ngx_http_vidstream_mp_s3_done;
 
-    if (ngx_http_vidstream_aws_call(r, call) != NGX_OK) {
-        return ngx_http_vidstream_mp_unavailable(r);
+    rc = ngx_http_vidstream_s3_call(r, ctx->s3.s3, &ctx->s3.bucket, &ctx->key,
+                                    query, nquery, call);
+
+    if (rc == NGX_OK) {
+        return NGX_DONE;
     }
 
-    return NGX_DONE;
-
-too_long:
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "vidstream multipart: S3 host or path too long");
-
-    return ngx_http_vidstream_mp_unavailable(r);
+    return rc == NGX_ERROR ? ngx_http_vidstream_mp_unavailable(r) : rc;
 }
 
 

@@ -1,7 +1,10 @@
 
 /*
- * ngx_http_vidstream_aws: signed S3/SQS calls as subrequests, and the
- * per-worker AWS credentials.  See ngx_http_vidstream_aws.h.
+ * ngx_http_vidstream_aws_module: signed S3/SQS calls as subrequests, and
+ * the per-worker AWS credentials.  See ngx_http_vidstream_aws.h.  A module
+ * of its own for its request context (the subrequest's call, read by the
+ * $vidstream_aws_* variables) and the variables; it has no directives:
+ * the API module configures it (vidstream_s3_*, vidstream_aws_*).
  *
  * The subrequest follows ngx_http_auth_request_module: it is created
  * NGX_HTTP_SUBREQUEST_IN_MEMORY|WAITED, its post_subrequest handler records
@@ -19,6 +22,7 @@
 #include "ngx_http_vidstream_metrics.h"
 
 
+static ngx_int_t ngx_http_vidstream_aws_add_variables(ngx_conf_t *cf);
 static ngx_int_t ngx_http_vidstream_aws_post(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_vidstream_aws_variable(ngx_http_request_t *r,
@@ -29,10 +33,38 @@ static void ngx_http_vidstream_aws_deadline(ngx_event_t *ev);
 static void ngx_http_vidstream_aws_cleanup(void *data);
 
 
-ngx_http_vidstream_aws_state_t  *ngx_http_vidstream_aws_state;
+static ngx_http_module_t  ngx_http_vidstream_aws_module_ctx = {
+    ngx_http_vidstream_aws_add_variables,  /* preconfiguration */
+    NULL,                                  /* postconfiguration */
 
-/* the subrequest's call, for the variables; an index of our own */
-static ngx_uint_t  ngx_http_vidstream_aws_ctx_index;
+    NULL,                                  /* create main configuration */
+    NULL,                                  /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    NULL,                                  /* create location configuration */
+    NULL                                   /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_vidstream_aws_module = {
+    NGX_MODULE_V1,
+    &ngx_http_vidstream_aws_module_ctx,    /* module context */
+    NULL,                                  /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+ngx_http_vidstream_aws_state_t  *ngx_http_vidstream_aws_state;
 
 
 static ngx_http_variable_t  ngx_http_vidstream_aws_vars[] = {
@@ -51,7 +83,7 @@ static ngx_http_variable_t  ngx_http_vidstream_aws_vars[] = {
 };
 
 
-ngx_int_t
+static ngx_int_t
 ngx_http_vidstream_aws_add_variables(ngx_conf_t *cf)
 {
     ngx_http_variable_t  *var, *v;
@@ -70,18 +102,7 @@ ngx_http_vidstream_aws_add_variables(ngx_conf_t *cf)
 }
 
 
-/*
- * The variables read the call from the subrequest's context slot of the
- * api module (the subrequest runs in the proxy location, never in an api
- * location, so the slot is free).
- */
-
-void
-ngx_http_vidstream_aws_set_ctx_index(ngx_uint_t index)
-{
-    ngx_http_vidstream_aws_ctx_index = index;
-}
-
+/* the subrequest's call is in its context (the main request has none) */
 
 static ngx_int_t
 ngx_http_vidstream_aws_variable(ngx_http_request_t *r,
@@ -90,7 +111,7 @@ ngx_http_vidstream_aws_variable(ngx_http_request_t *r,
     ngx_str_t                      *s;
     ngx_http_vidstream_aws_call_t  *call;
 
-    call = r->ctx[ngx_http_vidstream_aws_ctx_index];
+    call = ngx_http_get_module_ctx(r, ngx_http_vidstream_aws_module);
 
     if (call == NULL || r == r->main) {
         v->not_found = 1;
@@ -189,7 +210,7 @@ ngx_http_vidstream_aws_call(ngx_http_request_t *r,
     }
 
     call->sr = sr;
-    sr->ctx[ngx_http_vidstream_aws_ctx_index] = call;
+    ngx_http_set_ctx(sr, call, ngx_http_vidstream_aws_module);
 
     sr->method = call->method;
     sr->method_name = call->method_name;

@@ -1,0 +1,695 @@
+
+/*
+ * ngx_http_vidstream_api_create.c
+ *
+ * POST /videos (create, with its Idempotency-Key) and
+ * POST /videos/<id>/complete (queue the video, send its job to SQS).
+ */
+
+
+#include "ngx_http_vidstream_api.h"
+#include "ngx_http_vidstream_sqs.h"
+
+
+static void ngx_http_vidstream_api_creds_done(ngx_http_request_t *r);
+static ngx_int_t ngx_http_vidstream_api_created(
+    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
+static ngx_int_t ngx_http_vidstream_api_created_idem(
+    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
+static ngx_int_t ngx_http_vidstream_api_created_video(
+    ngx_http_vidstream_api_ctx_t *ctx, ngx_str_t *id, ngx_str_t *video);
+static ngx_int_t ngx_http_vidstream_api_completed(
+    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
+static ngx_int_t ngx_http_vidstream_api_complete_next(ngx_http_request_t *r);
+static ngx_int_t ngx_http_vidstream_api_sqs_send(
+    ngx_http_vidstream_api_ctx_t *ctx);
+static void ngx_http_vidstream_api_sqs_done(ngx_http_request_t *r);
+static ngx_int_t ngx_http_vidstream_api_mark_enqueued(
+    ngx_http_vidstream_api_ctx_t *ctx);
+static ngx_int_t ngx_http_vidstream_api_queued(
+    ngx_http_vidstream_api_ctx_t *ctx);
+
+
+ngx_int_t
+ngx_http_vidstream_api_create_query(ngx_http_vidstream_api_ctx_t *ctx)
+{
+    if (ctx->idempotency_key.len) {
+        ctx->state.create = NGX_HTTP_VIDSTREAM_CREATE_INSERT_IDEM;
+
+        return ngx_http_vidstream_api_query(ctx,
+                                       NGX_HTTP_VIDSTREAM_STMT_CREATE_IDEM, 6,
+                                       ctx->sub.data, ctx->sub.len,
+                                       ctx->filename.data,
+                                       ctx->filename.len,
+                                       ctx->content_type.data,
+                                       ctx->content_type.len,
+                                       ctx->size, ngx_strlen(ctx->size),
+                                       ctx->idempotency_key.data,
+                                       ctx->idempotency_key.len,
+                                       ctx->request_hash,
+                                       (size_t)
+                                       NGX_HTTP_VIDSTREAM_REQUEST_HASH_LEN);
+    }
+
+    ctx->state.create = NGX_HTTP_VIDSTREAM_CREATE_INSERT;
+
+    return ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_CREATE, 4,
+                                        ctx->sub.data, ctx->sub.len,
+                                        ctx->filename.data,
+                                        ctx->filename.len,
+                                        ctx->content_type.data,
+                                        ctx->content_type.len,
+                                        ctx->size, ngx_strlen(ctx->size));
+}
+
+
+/*
+ * Presigning needs current credentials: with the ECS task role they may
+ * be missing or about to expire, and are fetched first (one subrequest;
+ * concurrent requests meanwhile use what there is, or get 503).
+ * NGX_DONE: a refresh runs and ngx_http_vidstream_api_creds_done()
+ * continues the request; NGX_OK: go on now.
+ */
+
+ngx_int_t
+ngx_http_vidstream_api_creds(ngx_http_vidstream_api_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_vidstream_aws_creds(ctx->request,
+                                      &ctx->amcf->credentials_location,
+                                      &ctx->call);
+    if (rc == NGX_AGAIN) {
+        ctx->call.done = ngx_http_vidstream_api_creds_done;
+        return NGX_DONE;
+    }
+
+    /* none at all: the presign answers 503 after the owner check */
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_vidstream_api_creds_done(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_connection_t              *c;
+    ngx_http_vidstream_api_ctx_t  *ctx;
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_vidstream_api_module);
+    c = r->connection;
+
+    (void) ngx_http_vidstream_aws_creds_done(r, &ctx->call);
+
+    if (ctx->action == NGX_HTTP_VIDSTREAM_CREATE) {
+        rc = ngx_http_vidstream_api_create_query(ctx);
+
+    } else {
+        rc = ngx_http_vidstream_api_download_row(ctx);
+    }
+
+    if (rc != NGX_OK) {
+        ngx_http_vidstream_api_finish(ctx, rc);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* PostgreSQL answered a statement of POST /videos */
+
+ngx_int_t
+ngx_http_vidstream_api_create_result(ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_pg_status_e status, PGresult *res)
+{
+    ngx_str_t  id, video;
+
+    if (status != NGX_HTTP_VIDSTREAM_PG_OK) {
+        return ngx_http_vidstream_api_unavailable(ctx->request);
+    }
+
+    switch (ctx->state.create) {
+
+    case NGX_HTTP_VIDSTREAM_CREATE_INSERT:
+        return ngx_http_vidstream_api_created(ctx, res);
+
+    case NGX_HTTP_VIDSTREAM_CREATE_INSERT_IDEM:
+        return ngx_http_vidstream_api_created_idem(ctx, res);
+
+    case NGX_HTTP_VIDSTREAM_CREATE_REREAD:
+        if (PQntuples(res) != 1) {
+            return ngx_http_vidstream_send_error(ctx->request,
+                                                 NGX_HTTP_NOT_FOUND,
+                                                 "not_found",
+                                                 "no such video");
+        }
+
+        /* a repeated create whose video committed during its query */
+        id.data = ctx->id;
+        id.len = NGX_HTTP_VIDSTREAM_UUID_LEN;
+        video.data = (u_char *) PQgetvalue(res, 0, 0);
+        video.len = PQgetlength(res, 0, 0);
+
+        return ngx_http_vidstream_api_created_video(ctx, &id, &video);
+
+    default: /* NGX_HTTP_VIDSTREAM_CREATE_CREDS */
+        return ngx_http_vidstream_api_lost(ctx, "a statement");
+    }
+}
+
+
+static ngx_int_t
+ngx_http_vidstream_api_created(ngx_http_vidstream_api_ctx_t *ctx,
+    PGresult *res)
+{
+    ngx_str_t  id, video;
+
+    if (PQntuples(res) != 1 || PQnfields(res) < 2) {
+        return ngx_http_vidstream_api_unavailable(ctx->request);
+    }
+
+    id.data = (u_char *) PQgetvalue(res, 0, 0);
+    id.len = PQgetlength(res, 0, 0);
+    video.data = (u_char *) PQgetvalue(res, 0, 1);
+    video.len = PQgetlength(res, 0, 1);
+
+    return ngx_http_vidstream_api_created_video(ctx, &id, &video);
+}
+
+
+/*
+ * POST /videos with an Idempotency-Key: the video created now, or the one
+ * created before under the key (201 again, with fresh upload URLs), or 422
+ * when the key was used for another request.
+ */
+
+static ngx_int_t
+ngx_http_vidstream_api_created_idem(ngx_http_vidstream_api_ctx_t *ctx,
+    PGresult *res)
+{
+    char                *kind;
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    if (PQntuples(res) != 1 || PQnfields(res) != 3
+        || PQgetlength(res, 0, 0) != NGX_HTTP_VIDSTREAM_UUID_LEN)
+    {
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    kind = PQgetvalue(res, 0, 2);
+
+    if (ngx_strcmp(kind, "conflict") == 0) {
+        ngx_str_set(&r->headers_out.status_line, "422 Unprocessable Content");
+
+        return ngx_http_vidstream_send_error(r,
+                                             NGX_HTTP_VIDSTREAM_UNPROCESSABLE,
+                                             "idempotency_conflict",
+                                             "this Idempotency-Key was used "
+                                             "for a different request");
+    }
+
+    ctx->repeat = (ngx_strcmp(kind, "repeat") == 0);
+
+    if (ctx->repeat && PQgetisnull(res, 0, 1)) {
+
+        /* the first create committed while this statement ran: read it */
+
+        ngx_memcpy(ctx->id, PQgetvalue(res, 0, 0),
+                   NGX_HTTP_VIDSTREAM_UUID_LEN);
+
+        ctx->state.create = NGX_HTTP_VIDSTREAM_CREATE_REREAD;
+
+        rc = ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_GET, 2,
+                                          ctx->id,
+                                          (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                          ctx->sub.data, ctx->sub.len);
+
+        return rc == NGX_OK ? NGX_DONE : rc;
+    }
+
+    return ngx_http_vidstream_api_created(ctx, res);
+}
+
+
+static ngx_int_t
+ngx_http_vidstream_api_created_video(ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_str_t *id, ngx_str_t *vid)
+{
+    u_char              *body, *p, *video;
+    size_t               len, video_len;
+    ngx_str_t            url, key;
+    vs_sigv4_kv_t        header;
+    ngx_table_elt_t     *h;
+    ngx_http_request_t  *r;
+    u_char               expires_at[VS_RFC3339_LEN + 1];
+
+    r = ctx->request;
+
+    if (ctx->multipart) {
+        return ngx_http_vidstream_multipart_created(r, &ctx->sub, id, vid,
+                                                    &ctx->content_type,
+                                                    ctx->size_n, ctx->repeat);
+    }
+
+    video = vid->data;
+    video_len = vid->len;
+
+    if (id->len != NGX_HTTP_VIDSTREAM_UUID_LEN || video_len < 2
+        || video[video_len - 1] != '}')
+    {
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    /* input/<sub>/<id>/source */
+
+    key.len = sizeof("input///source") - 1 + ctx->sub.len + id->len;
+    key.data = ngx_pnalloc(r->pool, key.len);
+    if (key.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_sprintf(key.data, "input/%V/%V/source", &ctx->sub, id);
+
+    header.name = "content-type";
+    header.name_len = sizeof("content-type") - 1;
+    header.value = (char *) ctx->content_type.data;
+    header.value_len = ctx->content_type.len;
+
+    if (ngx_http_vidstream_api_presign(ctx, "PUT", &key, NULL, 0, &header, 1,
+                                       &url, expires_at)
+        != NGX_OK)
+    {
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    /* the video object with "upload" appended */
+
+    len = video_len + url.len + ctx->content_type.len
+          + sizeof(",\"upload\":{\"method\":\"PUT\",\"url\":\"\","
+                   "\"headers\":{\"Content-Type\":\"\"},"
+                   "\"expires_at\":\"\"}}\n")
+          + VS_RFC3339_LEN
+          + ngx_escape_json(NULL, url.data, url.len)
+          + ngx_escape_json(NULL, ctx->content_type.data,
+                            ctx->content_type.len);
+
+    body = ngx_pnalloc(r->pool, len);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(body, video, video_len - 1);
+    p = ngx_cpymem(p, ",\"upload\":{\"method\":\"PUT\",\"url\":\"",
+                   sizeof(",\"upload\":{\"method\":\"PUT\",\"url\":\"") - 1);
+    p = (u_char *) ngx_escape_json(p, url.data, url.len);
+    p = ngx_cpymem(p, "\",\"headers\":{\"Content-Type\":\"",
+                   sizeof("\",\"headers\":{\"Content-Type\":\"") - 1);
+    p = (u_char *) ngx_escape_json(p, ctx->content_type.data,
+                                   ctx->content_type.len);
+    p = ngx_sprintf(p, "\"},\"expires_at\":\"%s\"}}\n", expires_at);
+
+    /* Location: /videos/<id> */
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Location");
+    h->value.data = ngx_pnalloc(r->pool, sizeof("/videos/") - 1 + id->len);
+    if (h->value.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->value.len = ngx_sprintf(h->value.data, "/videos/%V", id)
+                   - h->value.data;
+
+    /*
+     * not r->headers_out.location: the header filter would make it
+     * absolute, and the contract's Location is the path
+     */
+
+    return ngx_http_vidstream_api_send_json(r, NGX_HTTP_CREATED, body,
+                                            p - body);
+}
+
+
+/* POST /videos/<id>/complete: queue the video (vs_complete) */
+
+ngx_int_t
+ngx_http_vidstream_api_complete_queue(ngx_http_vidstream_api_ctx_t *ctx)
+{
+    ctx->state.complete = NGX_HTTP_VIDSTREAM_COMPLETE_QUEUE;
+
+    return ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_COMPLETE,
+                                        2, ctx->id,
+                                        (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                        ctx->sub.data, ctx->sub.len);
+}
+
+
+/* PostgreSQL answered a statement of complete */
+
+ngx_int_t
+ngx_http_vidstream_api_complete_result(ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_pg_status_e status, PGresult *res)
+{
+    switch (ctx->state.complete) {
+
+    case NGX_HTTP_VIDSTREAM_COMPLETE_QUEUE:
+        if (status != NGX_HTTP_VIDSTREAM_PG_OK) {
+            return ngx_http_vidstream_api_unavailable(ctx->request);
+        }
+
+        return ngx_http_vidstream_api_completed(ctx, res);
+
+    case NGX_HTTP_VIDSTREAM_COMPLETE_MARK:
+        /*
+         * SQS has the job whatever became of enqueued_at: left NULL, the
+         * reconciler sends the job once more, which the worker's guarded
+         * claim makes harmless
+         */
+        return ngx_http_vidstream_api_queued(ctx);
+
+    default:
+        return ngx_http_vidstream_api_lost(ctx, "a statement");
+    }
+}
+
+
+static ngx_int_t
+ngx_http_vidstream_api_completed(ngx_http_vidstream_api_ctx_t *ctx,
+    PGresult *res)
+{
+    u_char              *body, *p;
+    char                *status;
+    ngx_str_t            upload_id;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+
+    if (PQntuples(res) != 1) {
+        return ngx_http_vidstream_send_error(r, NGX_HTTP_NOT_FOUND,
+                                             "not_found", "no such video");
+    }
+
+    status = PQgetvalue(res, 0, 1);
+
+    if (PQgetvalue(res, 0, 0)[0] != 't' && !PQgetisnull(res, 0, 4)
+        && ngx_strcmp(status, "pending_upload") == 0)
+    {
+        /* S3 completes the multipart upload first, then we go on */
+
+        upload_id.data = (u_char *) PQgetvalue(res, 0, 4);
+        upload_id.len = PQgetlength(res, 0, 4);
+
+        ctx->state.complete = NGX_HTTP_VIDSTREAM_COMPLETE_MULTIPART;
+
+        return ngx_http_vidstream_multipart_complete(r, ctx->id, &ctx->sub,
+                   &upload_id,
+                   ngx_atoof((u_char *) PQgetvalue(res, 0, 5),
+                             PQgetlength(res, 0, 5)),
+                   ngx_atoof((u_char *) PQgetvalue(res, 0, 6),
+                             PQgetlength(res, 0, 6)),
+                   ngx_atoof((u_char *) PQgetvalue(res, 0, 7),
+                             PQgetlength(res, 0, 7)),
+                   ngx_http_vidstream_api_complete_next);
+    }
+
+    /*
+     * Moved to queued by us, or queued by a complete whose job was never
+     * sent (SQS or PostgreSQL failed or stalled on the way): send it.
+     */
+
+    ctx->resend = PQgetvalue(res, 0, 0)[0] != 't'
+                  && ngx_strcmp(status, "queued") == 0
+                  && PQgetvalue(res, 0, 3)[0] == 't';
+
+    if (PQgetvalue(res, 0, 0)[0] == 't' || ctx->resend) {
+
+        ctx->input_key.len = PQgetlength(res, 0, 2);
+        ctx->input_key.data = ngx_pnalloc(r->pool, ctx->input_key.len + 1);
+        if (ctx->input_key.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(ctx->input_key.data, PQgetvalue(res, 0, 2),
+                   ctx->input_key.len + 1);
+
+        return ngx_http_vidstream_api_sqs_send(ctx);
+    }
+
+    if (ngx_strcmp(status, "queued") == 0
+        || ngx_strcmp(status, "processing") == 0
+        || ngx_strcmp(status, "done") == 0)
+    {
+        /* idempotent: a job exists already, no second message */
+
+        body = ngx_pnalloc(r->pool, 128);
+        if (body == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = ngx_sprintf(body, "{\"id\":\"%s\",\"status\":\"%s\"}\n",
+                        ctx->id, status);
+
+        return ngx_http_vidstream_api_send_json(r, NGX_HTTP_OK, body,
+                                                p - body);
+    }
+
+    if (ngx_strcmp(status, "deleted") == 0) {
+        return ngx_http_vidstream_send_error(r, NGX_HTTP_CONFLICT, "conflict",
+                                             "the video is being deleted");
+    }
+
+    return ngx_http_vidstream_send_error(r, NGX_HTTP_CONFLICT, "conflict",
+                                         "the video has failed and cannot "
+                                         "be queued again");
+}
+
+
+/* the multipart upload is complete: queue the video as for a single PUT */
+
+static ngx_int_t
+ngx_http_vidstream_api_complete_next(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_http_vidstream_api_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_vidstream_api_module);
+
+    rc = ngx_http_vidstream_api_complete_queue(ctx);
+
+    return rc == NGX_OK ? NGX_DONE : rc;
+}
+
+
+static ngx_int_t
+ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
+{
+    long                                 n;
+    char                                *job;
+    vs_job_t                             jv;
+    ngx_int_t                            rc;
+    ngx_http_request_t                  *r;
+    ngx_http_vidstream_aws_call_t       *call;
+    ngx_http_vidstream_api_main_conf_t  *amcf;
+
+    r = ctx->request;
+    amcf = ctx->amcf;
+    call = &ctx->call;
+
+    if (amcf->queue_url.len == 0 || amcf->sqs_location.len == 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "vidstream api: vidstream_sqs_queue_url and "
+                      "vidstream_sqs_location are required for complete");
+        goto failed;
+    }
+
+    rc = ngx_http_vidstream_aws_creds(r, &amcf->credentials_location, call);
+
+    if (rc == NGX_AGAIN) {
+        call->done = ngx_http_vidstream_api_sqs_done;
+        ctx->state.complete = NGX_HTTP_VIDSTREAM_COMPLETE_CREDS;
+        return NGX_DONE;
+    }
+
+    if (rc != NGX_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "vidstream api: no AWS credentials to send the job");
+        goto failed;
+    }
+
+    /* the job message of CONTRACT.md section 6 */
+
+    jv.video_id = (char *) ctx->id;
+    ctx->owner = ngx_pnalloc(r->pool, ctx->sub.len + 1);
+    if (ctx->owner == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    *ngx_cpymem(ctx->owner, ctx->sub.data, ctx->sub.len) = '\0';
+    jv.owner = ctx->owner;
+    jv.bucket = (char *) amcf->bucket.data;
+    jv.key = (char *) ctx->input_key.data;
+
+    job = ngx_pnalloc(r->pool, VS_JOB_ENCODED_MAX);
+    if (job == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    n = vs_job_encode_buf(&jv, job, VS_JOB_ENCODED_MAX);
+    if (n < 0 || n >= VS_JOB_ENCODED_MAX) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "vidstream api: cannot encode the job: %s",
+                      vs_job_invalid(&jv) ? vs_job_invalid(&jv) : "size");
+        goto failed;
+    }
+
+    ngx_memzero(call, sizeof(ngx_http_vidstream_aws_call_t));
+
+    call->location = amcf->sqs_location;
+    call->done = ngx_http_vidstream_api_sqs_done;
+    ctx->state.complete = NGX_HTTP_VIDSTREAM_COMPLETE_SEND;
+
+    rc = ngx_http_vidstream_sqs_send_message(r, amcf->sqs, &amcf->queue_url,
+                                             (u_char *) job, n, call);
+
+    if (rc == NGX_HTTP_INTERNAL_SERVER_ERROR) {
+        return rc;
+    }
+
+    if (rc != NGX_OK) {
+        goto failed;
+    }
+
+    return NGX_DONE;
+
+failed:
+
+    /*
+     * The video stays queued with enqueued_at NULL: a retried complete or
+     * the reconciler sends the job.  Never back to pending_upload: a
+     * SendMessage that timed out may still have reached SQS, and a revert
+     * racing a retried complete would strand a video whose job was sent.
+     */
+
+    return ngx_http_vidstream_api_unavailable(r);
+}
+
+
+static void
+ngx_http_vidstream_api_sqs_done(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_connection_t              *c;
+    ngx_http_vidstream_api_ctx_t  *ctx;
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_vidstream_api_module);
+    c = r->connection;
+
+    switch (ctx->state.complete) {
+
+    case NGX_HTTP_VIDSTREAM_COMPLETE_CREDS:
+        /* credentials refreshed (or not): now send */
+        (void) ngx_http_vidstream_aws_creds_done(r, &ctx->call);
+        rc = ngx_http_vidstream_api_sqs_send(ctx);
+        break;
+
+    case NGX_HTTP_VIDSTREAM_COMPLETE_SEND:
+        if (ctx->call.status == NGX_HTTP_OK
+            && ngx_strlcasestrn(ctx->call.response.data,
+                                ctx->call.response.data
+                                + ctx->call.response.len,
+                                (u_char *) "MessageId", 9 - 1)
+               != NULL)
+        {
+            rc = ngx_http_vidstream_api_mark_enqueued(ctx);
+            break;
+        }
+
+        ngx_log_error(NGX_LOG_ERR, c->log, 0,
+                      "vidstream api: SQS SendMessage failed with %ui%s: %*s",
+                      ctx->call.status,
+                      ctx->call.timed_out ? " (vidstream_aws_timeout)" : "",
+                      ngx_min(ctx->call.response.len, 512),
+                      ctx->call.response.data);
+
+        /* still queued, enqueued_at NULL: see sqs_send */
+
+        rc = ngx_http_vidstream_api_unavailable(r);
+        break;
+
+    default:
+        rc = ngx_http_vidstream_api_lost(ctx, "SQS");
+        break;
+    }
+
+    if (rc != NGX_DONE) {
+        ngx_http_vidstream_api_finish(ctx, rc);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* SQS answered: enqueued_at is set, then the client is answered */
+
+static ngx_int_t
+ngx_http_vidstream_api_mark_enqueued(ngx_http_vidstream_api_ctx_t *ctx)
+{
+    ngx_http_vidstream_pg_query_t  *q;
+
+    q = &ctx->query;
+
+    ctx->state.complete = NGX_HTTP_VIDSTREAM_COMPLETE_MARK;
+    q->stmt = NGX_HTTP_VIDSTREAM_STMT_ENQUEUED;
+    q->nparams = 2;
+    q->values[0] = (const char *) ctx->id;
+    q->lengths[0] = NGX_HTTP_VIDSTREAM_UUID_LEN;
+    q->values[1] = ctx->owner;
+    q->lengths[1] = (int) ctx->sub.len;
+    q->handler = ngx_http_vidstream_api_pg_done;
+    q->data = ctx;
+    q->log = ctx->request->connection->log;
+
+    if (ngx_http_vidstream_pg_send(q) == NGX_OK) {
+        ctx->pg_pending = 1;
+        return NGX_DONE;
+    }
+
+    /* PostgreSQL is away: the reconciler sends the job once more */
+
+    return ngx_http_vidstream_api_queued(ctx);
+}
+
+
+/* 202 for the complete that queued the video, 200 for one that resent */
+
+static ngx_int_t
+ngx_http_vidstream_api_queued(ngx_http_vidstream_api_ctx_t *ctx)
+{
+    u_char  *body, *p;
+
+    body = ngx_pnalloc(ctx->request->pool, 128);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(body, "{\"id\":\"%s\",\"status\":\"queued\"}\n",
+                    ctx->id);
+
+    return ngx_http_vidstream_api_send_json(ctx->request,
+                                            ctx->resend ? NGX_HTTP_OK
+                                                        : NGX_HTTP_ACCEPTED,
+                                            body, p - body);
+}
