@@ -399,12 +399,56 @@ vs_s3xml_error(const char *xml, size_t len, vs_s3xml_error_t *err)
 }
 
 
+/*
+ * A listing: the document checked whole first (walk with emit 0, no
+ * callback), then walked again calling back (emit 1), so that callers never
+ * see part of a document that turns out invalid.  out is cleared on error.
+ */
+static int
+vs_s3xml_list(const char *xml, size_t len, const char *root_name,
+    int (*walk)(xmlNodePtr root, int emit, void *arg), void *arg, void *out,
+    size_t out_size, vs_s3xml_error_t *err)
+{
+    xmlDocPtr   doc;
+    xmlNodePtr  root;
+    int         rc;
+
+    memset(out, 0, out_size);
+
+    rc = vs_s3xml_open(xml, len, root_name, &doc, &root, err);
+    if (rc != VS_S3XML_OK) {
+        return rc;
+    }
+
+    rc = walk(root, 0, arg);
+    if (rc == VS_S3XML_OK) {
+        rc = walk(root, 1, arg);
+    }
+    if (rc != VS_S3XML_OK) {
+        memset(out, 0, out_size);
+    }
+
+    xmlFreeDoc(doc);
+    return rc;
+}
+
+
 /* ListObjectsV2 */
 
+typedef struct {
+    vs_s3xml_key_pt           on_key;
+    void                     *data;
+    vs_s3xml_list_objects_t  *out;
+} vs_s3xml_objects_ctx_t;
+
+
 static int
-vs_s3xml_objects_walk(xmlNodePtr root, int emit, vs_s3xml_key_pt on_key,
-    void *data, vs_s3xml_list_objects_t *out)
+vs_s3xml_objects_walk(xmlNodePtr root, int emit, void *arg)
 {
+    vs_s3xml_objects_ctx_t   *ctx = arg;
+    vs_s3xml_key_pt           on_key = ctx->on_key;
+    void                     *data = ctx->data;
+    vs_s3xml_list_objects_t  *out = ctx->out;
     xmlNodePtr      c, f;
     vs_s3xml_str_t  key;
     int             rc, have_key;
@@ -471,27 +515,10 @@ int
 vs_s3xml_list_objects(const char *xml, size_t len, vs_s3xml_key_pt on_key,
     void *data, vs_s3xml_list_objects_t *out, vs_s3xml_error_t *err)
 {
-    xmlDocPtr   doc;
-    xmlNodePtr  root;
-    int         rc;
+    vs_s3xml_objects_ctx_t  ctx = { on_key, data, out };
 
-    memset(out, 0, sizeof(*out));
-
-    rc = vs_s3xml_open(xml, len, "ListBucketResult", &doc, &root, err);
-    if (rc != VS_S3XML_OK) {
-        return rc;
-    }
-
-    rc = vs_s3xml_objects_walk(root, 0, NULL, NULL, out);
-    if (rc == VS_S3XML_OK) {
-        rc = vs_s3xml_objects_walk(root, 1, on_key, data, out);
-    }
-    if (rc != VS_S3XML_OK) {
-        memset(out, 0, sizeof(*out));
-    }
-
-    xmlFreeDoc(doc);
-    return rc;
+    return vs_s3xml_list(xml, len, "ListBucketResult", vs_s3xml_objects_walk, &ctx, out,
+                         sizeof(*out), err);
 }
 
 
@@ -594,10 +621,20 @@ vs_s3xml_part(xmlNodePtr node, vs_s3xml_part_t *part, vs_s3xml_str_t *etag,
 }
 
 
+typedef struct {
+    vs_s3xml_part_pt        on_part;
+    void                   *data;
+    vs_s3xml_list_parts_t  *out;
+} vs_s3xml_parts_ctx_t;
+
+
 static int
-vs_s3xml_parts_walk(xmlNodePtr root, int emit, vs_s3xml_part_pt on_part,
-    void *data, vs_s3xml_list_parts_t *out)
+vs_s3xml_parts_walk(xmlNodePtr root, int emit, void *arg)
 {
+    vs_s3xml_parts_ctx_t   *ctx = arg;
+    vs_s3xml_part_pt        on_part = ctx->on_part;
+    void                   *data = ctx->data;
+    vs_s3xml_list_parts_t  *out = ctx->out;
     xmlNodePtr       c;
     vs_s3xml_part_t  part;
     vs_s3xml_str_t   etag, date;
@@ -653,27 +690,10 @@ int
 vs_s3xml_list_parts(const char *xml, size_t len, vs_s3xml_part_pt on_part,
     void *data, vs_s3xml_list_parts_t *out, vs_s3xml_error_t *err)
 {
-    xmlDocPtr   doc;
-    xmlNodePtr  root;
-    int         rc;
+    vs_s3xml_parts_ctx_t  ctx = { on_part, data, out };
 
-    memset(out, 0, sizeof(*out));
-
-    rc = vs_s3xml_open(xml, len, "ListPartsResult", &doc, &root, err);
-    if (rc != VS_S3XML_OK) {
-        return rc;
-    }
-
-    rc = vs_s3xml_parts_walk(root, 0, NULL, NULL, out);
-    if (rc == VS_S3XML_OK) {
-        rc = vs_s3xml_parts_walk(root, 1, on_part, data, out);
-    }
-    if (rc != VS_S3XML_OK) {
-        memset(out, 0, sizeof(*out));
-    }
-
-    xmlFreeDoc(doc);
-    return rc;
+    return vs_s3xml_list(xml, len, "ListPartsResult", vs_s3xml_parts_walk, &ctx, out,
+                         sizeof(*out), err);
 }
 
 
@@ -771,10 +791,20 @@ vs_s3xml_upload(xmlNodePtr node, vs_s3xml_upload_t *upload,
 }
 
 
+typedef struct {
+    vs_s3xml_upload_pt        on_upload;
+    void                     *data;
+    vs_s3xml_list_uploads_t  *out;
+} vs_s3xml_uploads_ctx_t;
+
+
 static int
-vs_s3xml_uploads_walk(xmlNodePtr root, int emit,
-    vs_s3xml_upload_pt on_upload, void *data, vs_s3xml_list_uploads_t *out)
+vs_s3xml_uploads_walk(xmlNodePtr root, int emit, void *arg)
 {
+    vs_s3xml_uploads_ctx_t   *ctx = arg;
+    vs_s3xml_upload_pt        on_upload = ctx->on_upload;
+    void                     *data = ctx->data;
+    vs_s3xml_list_uploads_t  *out = ctx->out;
     xmlNodePtr         c;
     vs_s3xml_upload_t  upload;
     vs_s3xml_str_t     s[3];
@@ -837,26 +867,8 @@ vs_s3xml_list_uploads(const char *xml, size_t len,
     vs_s3xml_upload_pt on_upload, void *data, vs_s3xml_list_uploads_t *out,
     vs_s3xml_error_t *err)
 {
-    xmlDocPtr   doc;
-    xmlNodePtr  root;
-    int         rc;
+    vs_s3xml_uploads_ctx_t  ctx = { on_upload, data, out };
 
-    memset(out, 0, sizeof(*out));
-
-    rc = vs_s3xml_open(xml, len, "ListMultipartUploadsResult", &doc, &root,
-                       err);
-    if (rc != VS_S3XML_OK) {
-        return rc;
-    }
-
-    rc = vs_s3xml_uploads_walk(root, 0, NULL, NULL, out);
-    if (rc == VS_S3XML_OK) {
-        rc = vs_s3xml_uploads_walk(root, 1, on_upload, data, out);
-    }
-    if (rc != VS_S3XML_OK) {
-        memset(out, 0, sizeof(*out));
-    }
-
-    xmlFreeDoc(doc);
-    return rc;
+    return vs_s3xml_list(xml, len, "ListMultipartUploadsResult", vs_s3xml_uploads_walk, &ctx, out,
+                         sizeof(*out), err);
 }
