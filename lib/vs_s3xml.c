@@ -517,8 +517,8 @@ vs_s3xml_list_objects(const char *xml, size_t len, vs_s3xml_key_pt on_key,
 {
     vs_s3xml_objects_ctx_t  ctx = { on_key, data, out };
 
-    return vs_s3xml_list(xml, len, "ListBucketResult", vs_s3xml_objects_walk, &ctx, out,
-                         sizeof(*out), err);
+    return vs_s3xml_list(xml, len, "ListBucketResult", vs_s3xml_objects_walk,
+                         &ctx, out, sizeof(*out), err);
 }
 
 
@@ -692,8 +692,8 @@ vs_s3xml_list_parts(const char *xml, size_t len, vs_s3xml_part_pt on_part,
 {
     vs_s3xml_parts_ctx_t  ctx = { on_part, data, out };
 
-    return vs_s3xml_list(xml, len, "ListPartsResult", vs_s3xml_parts_walk, &ctx, out,
-                         sizeof(*out), err);
+    return vs_s3xml_list(xml, len, "ListPartsResult", vs_s3xml_parts_walk,
+                         &ctx, out, sizeof(*out), err);
 }
 
 
@@ -869,6 +869,6 @@ vs_s3xml_list_uploads(const char *xml, size_t len,
 {
     vs_s3xml_uploads_ctx_t  ctx = { on_upload, data, out };
 
-    return vs_s3xml_list(xml, len, "ListMultipartUploadsResult", vs_s3xml_uploads_walk, &ctx, out,
-                         sizeof(*out), err);
+    return vs_s3xml_list(xml, len, "ListMultipartUploadsResult", vs_s3xml_uploads_walk,
+                         &ctx, out, sizeof(*out), err);
 }
