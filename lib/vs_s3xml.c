@@ -869,6 +869,7 @@ vs_s3xml_list_uploads(const char *xml, size_t len,
 {
     vs_s3xml_uploads_ctx_t  ctx = { on_upload, data, out };
 
-    return vs_s3xml_list(xml, len, "ListMultipartUploadsResult", vs_s3xml_uploads_walk,
-                         &ctx, out, sizeof(*out), err);
+    return vs_s3xml_list(xml, len, "ListMultipartUploadsResult",
+                         vs_s3xml_uploads_walk, &ctx, out, sizeof(*out),
+                         err);
 }
