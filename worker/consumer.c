@@ -275,7 +275,7 @@ vs_lease_main(void *arg)
 {
     vs_consumer_t  *c = arg;
     vs_lease_t     *lease;
-    char            video_id[VS_JOB_ID_LEN + 1], err[256];
+    char            video_id[VS_MSG_ID_LEN + 1], err[256];
     time_t          now, every;
     int             i, attempt = 0, rc;
 

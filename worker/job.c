@@ -26,7 +26,7 @@
 #include "log.h"
 #include "s3.h"
 #include "transcode.h"
-#include "vs_job.h"
+#include "vs_msg.h"
 
 #include <errno.h>
 #include <ftw.h>
@@ -391,7 +391,7 @@ typedef enum {
 
 typedef struct {
     vs_job_ctx_t        *ctx;
-    const vs_job_t      *job;
+    const vs_msg_job_t      *job;
     int                  from_s3_event;
 
     vs_job_outcome_t     outcome;
@@ -420,7 +420,7 @@ static vs_stage_t
 vs_job_claim(vs_job_run_t *run)
 {
     vs_job_ctx_t        *ctx = run->ctx;
-    const vs_job_t      *job = run->job;
+    const vs_msg_job_t      *job = run->job;
     const vs_config_t   *cfg = ctx->cfg;
     vs_claim_t           claim;
     json_t              *fields;
@@ -513,7 +513,7 @@ static vs_stage_t
 vs_job_probe(vs_job_run_t *run)
 {
     vs_job_ctx_t        *ctx = run->ctx;
-    const vs_job_t      *job = run->job;
+    const vs_msg_job_t      *job = run->job;
     const vs_config_t   *cfg = ctx->cfg;
     int                  try, rc;
 
@@ -598,7 +598,7 @@ static vs_stage_t
 vs_job_transcode(vs_job_run_t *run)
 {
     vs_job_ctx_t        *ctx = run->ctx;
-    const vs_job_t      *job = run->job;
+    const vs_msg_job_t      *job = run->job;
     const vs_config_t   *cfg = ctx->cfg;
     vs_tc_opts_t         opts;
     vs_tc_outputs_t      outputs;
@@ -683,7 +683,7 @@ static vs_stage_t
 vs_job_store(vs_job_run_t *run)
 {
     vs_job_ctx_t        *ctx = run->ctx;
-    const vs_job_t      *job = run->job;
+    const vs_msg_job_t      *job = run->job;
     char                 key[2048];
     int                  rc;
 
@@ -723,7 +723,7 @@ static vs_stage_t
 vs_job_commit(vs_job_run_t *run)
 {
     vs_job_ctx_t        *ctx = run->ctx;
-    const vs_job_t      *job = run->job;
+    const vs_msg_job_t      *job = run->job;
     const vs_config_t   *cfg = ctx->cfg;
     const vs_tc_result_t *res = &run->res;
     json_t              *fields;
@@ -867,7 +867,7 @@ vs_job_finish(vs_job_run_t *run)
  * video handed back), or lets the next one run.
  */
 static vs_job_outcome_t
-vs_job_run(vs_job_ctx_t *ctx, const vs_job_t *job, int from_s3_event)
+vs_job_run(vs_job_ctx_t *ctx, const vs_msg_job_t *job, int from_s3_event)
 {
     static vs_stage_t  (*const stages[])(vs_job_run_t *) = {
         vs_job_probe, vs_job_fetch, vs_job_transcode, vs_job_store,

@@ -1,5 +1,5 @@
 /*
- * One queue message, start to finish: parse (lib/vs_job), claim the video,
+ * One queue message, start to finish: parse (lib/vs_msg), claim the video,
  * read the input from S3, transcode, upload, commit, clean up. Says what
  * should become of the message; the consumer does it.
  */
@@ -10,7 +10,7 @@
 #include "config.h"
 #include "events.h"
 
-#include "vs_job.h"
+#include "vs_msg.h"
 #include "vs_video.h"
 
 #include <libpq-fe.h>
@@ -31,7 +31,7 @@ typedef enum {
  */
 typedef struct {
     pthread_mutex_t      lock;
-    char                 video_id[VS_JOB_ID_LEN + 1];  /* "": none held */
+    char                 video_id[VS_MSG_ID_LEN + 1];  /* "": none held */
     int                  attempt;
     time_t               renewed;
     int                  lost;      /* the renewal found it gone: the job

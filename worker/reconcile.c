@@ -13,7 +13,7 @@
 #include "log.h"
 #include "s3.h"
 #include "sqs.h"
-#include "vs_job.h"
+#include "vs_msg.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,7 +88,7 @@ vs_rc_send(vs_reconciler_t *r, const char *video_id, const char *owner,
         " WHERE id = $1::uuid AND status IN ('queued', 'processing')";
 
     const char  *params[1];
-    vs_job_t     job;
+    vs_msg_job_t     job;
     PGresult    *res;
     char        *body;
     int          rc;
@@ -98,10 +98,10 @@ vs_rc_send(vs_reconciler_t *r, const char *video_id, const char *owner,
     job.bucket = (char *) r->cfg->bucket;
     job.key = (char *) key;
 
-    body = vs_job_encode(&job);
+    body = vs_msg_job_encode(&job);
     if (body == NULL) {
         snprintf(err, err_size, "cannot encode its job message: %s",
-                 vs_job_valid(&job) ? "out of memory" : vs_job_invalid(&job));
+                 vs_msg_job_valid(&job) ? "out of memory" : vs_msg_job_invalid(&job));
         return -1;
     }
 

@@ -36,7 +36,7 @@ int vs_sqs_change_visibility(vs_aws_t *aws, const char *queue_url,
     const char *receipt, int seconds, char *err, size_t err_size);
 
 /*
- * SendMessage of body (a job message, lib/vs_job). 0 once SQS has accepted
+ * SendMessage of body (a job message, lib/vs_msg). 0 once SQS has accepted
  * it, or -1 (err): then it may or may not have been sent.
  */
 int vs_sqs_send(vs_aws_t *aws, const char *queue_url, const char *body,

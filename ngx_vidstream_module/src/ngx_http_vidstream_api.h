@@ -25,7 +25,7 @@
 #include "ngx_http_vidstream_metrics.h"
 #include "ngx_http_vidstream_multipart.h"
 
-#include "vs_job.h"
+#include "vs_msg.h"
 #include "vs_util.h"
 #include "vs_video.h"
 

@@ -496,7 +496,7 @@ ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
 {
     long                                 n;
     char                                *job;
-    vs_job_t                             jv;
+    vs_msg_job_t                             jv;
     ngx_int_t                            rc;
     ngx_http_request_t                  *r;
     ngx_http_vidstream_aws_call_t       *call;
@@ -540,16 +540,16 @@ ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
     jv.bucket = (char *) amcf->bucket.data;
     jv.key = (char *) ctx->input_key.data;
 
-    job = ngx_pnalloc(r->pool, VS_JOB_ENCODED_MAX);
+    job = ngx_pnalloc(r->pool, VS_MSG_JOB_ENCODED_MAX);
     if (job == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    n = vs_job_encode_buf(&jv, job, VS_JOB_ENCODED_MAX);
-    if (n < 0 || n >= VS_JOB_ENCODED_MAX) {
+    n = vs_msg_job_encode_buf(&jv, job, VS_MSG_JOB_ENCODED_MAX);
+    if (n < 0 || n >= VS_MSG_JOB_ENCODED_MAX) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "vidstream api: cannot encode the job: %s",
-                      vs_job_invalid(&jv) ? vs_job_invalid(&jv) : "size");
+                      vs_msg_job_invalid(&jv) ? vs_msg_job_invalid(&jv) : "size");
         goto failed;
     }
 

@@ -2,7 +2,7 @@
  * The queue messages of CONTRACT.md section 6: the job message, S3 event
  * notifications (raw or in an SNS envelope) and s3:TestEvent.
  */
-#include "vs_job.h"
+#include "vs_msg.h"
 #include "vs_util.h"
 
 #include <jansson.h>
@@ -68,7 +68,7 @@ vs_job_text_ok(const char *s, size_t len)
 
 
 const char *
-vs_job_invalid(const vs_job_t *job)
+vs_msg_job_invalid(const vs_msg_job_t *job)
 {
     size_t  olen, klen, want;
 
@@ -87,7 +87,7 @@ vs_job_invalid(const vs_job_t *job)
     }
 
     olen = strlen(job->owner);
-    if (olen > VS_JOB_MAX_FIELD || !vs_job_text_ok(job->owner, olen)
+    if (olen > VS_MSG_MAX_FIELD || !vs_job_text_ok(job->owner, olen)
         || strchr(job->owner, '/') != NULL)
     {
         return "owner is not a valid user id";
@@ -97,7 +97,7 @@ vs_job_invalid(const vs_job_t *job)
         return "bucket is missing";
     }
 
-    if (strlen(job->bucket) > VS_JOB_MAX_FIELD
+    if (strlen(job->bucket) > VS_MSG_MAX_FIELD
         || !vs_job_text_ok(job->bucket, strlen(job->bucket))
         || strchr(job->bucket, '/') != NULL)
     {
@@ -109,15 +109,15 @@ vs_job_invalid(const vs_job_t *job)
     }
 
     klen = strlen(job->key);
-    want = sizeof(VS_S3_PREFIX) - 1 + olen + 1 + VS_JOB_ID_LEN
+    want = sizeof(VS_S3_PREFIX) - 1 + olen + 1 + VS_MSG_ID_LEN
            + sizeof(VS_S3_SUFFIX) - 1;
 
-    if (klen > VS_JOB_MAX_FIELD || klen != want
+    if (klen > VS_MSG_MAX_FIELD || klen != want
         || memcmp(job->key, VS_S3_PREFIX, sizeof(VS_S3_PREFIX) - 1) != 0
         || memcmp(job->key + sizeof(VS_S3_PREFIX) - 1, job->owner, olen) != 0
         || job->key[sizeof(VS_S3_PREFIX) - 1 + olen] != '/'
         || memcmp(job->key + sizeof(VS_S3_PREFIX) + olen, job->video_id,
-                  VS_JOB_ID_LEN) != 0
+                  VS_MSG_ID_LEN) != 0
         || strcmp(job->key + klen - (sizeof(VS_S3_SUFFIX) - 1), VS_S3_SUFFIX)
            != 0)
     {
@@ -129,14 +129,14 @@ vs_job_invalid(const vs_job_t *job)
 
 
 static json_t *
-vs_job_to_json(const vs_job_t *job)
+vs_job_to_json(const vs_msg_job_t *job)
 {
-    if (!vs_job_valid(job)) {
+    if (!vs_msg_job_valid(job)) {
         return NULL;
     }
 
     return json_pack("{s:i, s:s, s:s, s:s, s:s}",
-                     "version", VS_JOB_VERSION,
+                     "version", VS_MSG_VERSION,
                      "video_id", job->video_id,
                      "owner", job->owner,
                      "bucket", job->bucket,
@@ -145,7 +145,7 @@ vs_job_to_json(const vs_job_t *job)
 
 
 char *
-vs_job_encode(const vs_job_t *job)
+vs_msg_job_encode(const vs_msg_job_t *job)
 {
     json_t  *obj;
     char    *out;
@@ -163,7 +163,7 @@ vs_job_encode(const vs_job_t *job)
 
 
 long
-vs_job_encode_buf(const vs_job_t *job, char *buf, size_t size)
+vs_msg_job_encode_buf(const vs_msg_job_t *job, char *buf, size_t size)
 {
     json_t  *obj;
     size_t   n;
@@ -192,7 +192,7 @@ vs_job_encode_buf(const vs_job_t *job, char *buf, size_t size)
 
 
 int
-vs_job_key_split(const char *key, char **owner, char **video_id)
+vs_msg_key_split(const char *key, char **owner, char **video_id)
 {
     const char  *o, *slash;
     size_t       klen, olen;
@@ -201,7 +201,7 @@ vs_job_key_split(const char *key, char **owner, char **video_id)
     *video_id = NULL;
 
     klen = strlen(key);
-    if (klen < sizeof(VS_S3_PREFIX) - 1 + 2 + VS_JOB_ID_LEN
+    if (klen < sizeof(VS_S3_PREFIX) - 1 + 2 + VS_MSG_ID_LEN
                + sizeof(VS_S3_SUFFIX) - 1
         || memcmp(key, VS_S3_PREFIX, sizeof(VS_S3_PREFIX) - 1) != 0
         || strcmp(key + klen - (sizeof(VS_S3_SUFFIX) - 1), VS_S3_SUFFIX) != 0)
@@ -219,14 +219,14 @@ vs_job_key_split(const char *key, char **owner, char **video_id)
 
     /* exactly: owner '/' uuid "/source" */
     if ((size_t) (key + klen - slash)
-        != 1 + VS_JOB_ID_LEN + sizeof(VS_S3_SUFFIX) - 1
-        || !vs_uuid_valid(slash + 1, VS_JOB_ID_LEN))
+        != 1 + VS_MSG_ID_LEN + sizeof(VS_S3_SUFFIX) - 1
+        || !vs_uuid_valid(slash + 1, VS_MSG_ID_LEN))
     {
         return -1;
     }
 
     *owner = strndup(o, olen);
-    *video_id = strndup(slash + 1, VS_JOB_ID_LEN);
+    *video_id = strndup(slash + 1, VS_MSG_ID_LEN);
 
     if (*owner == NULL || *video_id == NULL) {
         free(*owner);
@@ -303,7 +303,7 @@ vs_msg_set(vs_msg_t *msg, vs_msg_kind_t kind, const char *fmt, ...)
 
 
 static void
-vs_job_free_fields(vs_job_t *job)
+vs_job_free_fields(vs_msg_job_t *job)
 {
     free(job->video_id);
     free(job->owner);
@@ -327,12 +327,12 @@ static vs_msg_kind_t
 vs_msg_parse_job(json_t *root, vs_msg_t *msg)
 {
     json_t      *version;
-    vs_job_t     job;
+    vs_msg_job_t     job;
     const char  *why;
 
     version = json_object_get(root, "version");
     if (!json_is_integer(version)
-        || json_integer_value(version) != VS_JOB_VERSION)
+        || json_integer_value(version) != VS_MSG_VERSION)
     {
         return vs_msg_set(msg, VS_MSG_INVALID,
                           "job message: unsupported or missing version");
@@ -348,7 +348,7 @@ vs_msg_parse_job(json_t *root, vs_msg_t *msg)
     (json_string_length(json_object_get(root, name))                         \
      == strlen(json_string_value(json_object_get(root, name))))
 
-    why = vs_job_invalid(&job);
+    why = vs_msg_job_invalid(&job);
     if (why == NULL
         && !(VS_NUL_FREE("video_id") && VS_NUL_FREE("owner")
              && VS_NUL_FREE("bucket")
@@ -362,7 +362,7 @@ vs_msg_parse_job(json_t *root, vs_msg_t *msg)
         return vs_msg_set(msg, VS_MSG_INVALID, "job message: %s", why);
     }
 
-    msg->jobs = calloc(1, sizeof(vs_job_t));
+    msg->jobs = calloc(1, sizeof(vs_msg_job_t));
     if (msg->jobs == NULL) {
         return vs_msg_set(msg, VS_MSG_INVALID, "out of memory");
     }
@@ -392,7 +392,7 @@ vs_msg_parse_record(json_t *rec, vs_msg_t *msg)
 {
     const char  *event, *bucket, *raw_key;
     json_t      *s3;
-    vs_job_t     job;
+    vs_msg_job_t     job;
     const char  *why;
     char        *key = NULL;
 
@@ -424,7 +424,7 @@ vs_msg_parse_record(json_t *rec, vs_msg_t *msg)
         return -1;
     }
 
-    if (strlen(raw_key) > 3 * VS_JOB_MAX_FIELD) {
+    if (strlen(raw_key) > 3 * VS_MSG_MAX_FIELD) {
         vs_msg_set(msg, VS_MSG_INVALID, "S3 event: key too long");
         return -1;
     }
@@ -445,7 +445,7 @@ vs_msg_parse_record(json_t *rec, vs_msg_t *msg)
         return 0;
     }
 
-    if (vs_job_key_split(key, &job.owner, &job.video_id) != 0) {
+    if (vs_msg_key_split(key, &job.owner, &job.video_id) != 0) {
         vs_msg_set(msg, VS_MSG_INVALID,
                    "S3 event: key is not input/<owner>/<video_id>/source");
         goto failed;
@@ -459,7 +459,7 @@ vs_msg_parse_record(json_t *rec, vs_msg_t *msg)
         goto failed;
     }
 
-    why = vs_job_invalid(&job);
+    why = vs_msg_job_invalid(&job);
     if (why != NULL) {
         vs_msg_set(msg, VS_MSG_INVALID, "S3 event: %s", why);
         goto failed;
@@ -491,7 +491,7 @@ vs_msg_parse_records(json_t *records, vs_msg_t *msg)
         return vs_msg_set(msg, VS_MSG_INVALID, "S3 event: too many records");
     }
 
-    msg->jobs = calloc(n, sizeof(vs_job_t));
+    msg->jobs = calloc(n, sizeof(vs_msg_job_t));
     if (msg->jobs == NULL) {
         return vs_msg_set(msg, VS_MSG_INVALID, "out of memory");
     }
@@ -579,9 +579,9 @@ vs_msg_parse_json(const char *body, size_t len, vs_msg_t *msg, int depth)
     json_error_t   err;
     vs_msg_kind_t  kind;
 
-    if (len > VS_JOB_MAX_BODY) {
+    if (len > VS_MSG_MAX_BODY) {
         return vs_msg_set(msg, VS_MSG_INVALID, "message larger than %d bytes",
-                          VS_JOB_MAX_BODY);
+                          VS_MSG_MAX_BODY);
     }
 
     root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &err);

@@ -10,19 +10,19 @@
  * Every message body is hostile input; parsing never trusts a length or a
  * field type it has not checked.
  */
-#ifndef VS_JOB_H
-#define VS_JOB_H
+#ifndef VS_MSG_H
+#define VS_MSG_H
 
 #include <stddef.h>
 
-#define VS_JOB_VERSION      1
-#define VS_JOB_ID_LEN       36          /* lowercase UUID */
-#define VS_JOB_MAX_FIELD    1024        /* owner, bucket, key: bytes */
-#define VS_JOB_MAX_BODY     (256 * 1024)  /* the SQS message size limit */
+#define VS_MSG_VERSION      1
+#define VS_MSG_ID_LEN       36          /* lowercase UUID */
+#define VS_MSG_MAX_FIELD    1024        /* owner, bucket, key: bytes */
+#define VS_MSG_MAX_BODY     (256 * 1024)  /* the SQS message size limit */
 
 /*
  * One job: transcode the object bucket/key of video video_id owned by owner.
- * For vs_job_encode() the fields are borrowed (const char * would do; they
+ * For vs_msg_job_encode() the fields are borrowed (const char * would do; they
  * are not modified); a vs_msg_t owns the jobs it parsed.
  */
 typedef struct {
@@ -30,40 +30,40 @@ typedef struct {
     char  *owner;       /* the Cognito sub */
     char  *bucket;
     char  *key;         /* input/<owner>/<video_id>/source */
-} vs_job_t;
+} vs_msg_job_t;
 
 /*
  * The job message, {"version":1,"video_id":…,"owner":…,"bucket":…,"key":…},
  * as a malloc'd NUL-terminated string the caller frees with free(). NULL
- * when a field is missing or invalid (see vs_job_valid()) or on ENOMEM.
+ * when a field is missing or invalid (see vs_msg_job_valid()) or on ENOMEM.
  */
-char *vs_job_encode(const vs_job_t *job);
+char *vs_msg_job_encode(const vs_msg_job_t *job);
 
 /*
  * The same into a caller's buffer (an nginx pool, say). Returns the length
  * of the JSON (without the NUL): when it is >= size nothing useful was
  * written and the caller retries with a buffer of at least that length + 1.
- * Returns -1 when the job is invalid. VS_JOB_ENCODED_MAX bounds the length
+ * Returns -1 when the job is invalid. VS_MSG_JOB_ENCODED_MAX bounds the length
  * of any valid job's encoding, so a buffer of that size always suffices.
  */
-#define VS_JOB_ENCODED_MAX  (128 + 6 * 3 * VS_JOB_MAX_FIELD)
-long vs_job_encode_buf(const vs_job_t *job, char *buf, size_t size);
+#define VS_MSG_JOB_ENCODED_MAX  (128 + 6 * 3 * VS_MSG_MAX_FIELD)
+long vs_msg_job_encode_buf(const vs_msg_job_t *job, char *buf, size_t size);
 
 /*
  * NULL when the job is well formed, else a static string saying why:
  * video_id a lowercase UUID; owner non-empty, no '/', no control character;
  * bucket non-empty; key exactly "input/<owner>/<video_id>/source"; every
- * field at most VS_JOB_MAX_FIELD bytes of valid UTF-8.
+ * field at most VS_MSG_MAX_FIELD bytes of valid UTF-8.
  */
-const char *vs_job_invalid(const vs_job_t *job);
-#define vs_job_valid(job)  (vs_job_invalid(job) == NULL)
+const char *vs_msg_job_invalid(const vs_msg_job_t *job);
+#define vs_msg_job_valid(job)  (vs_msg_job_invalid(job) == NULL)
 
 /*
  * Splits an input key "input/<owner>/<video_id>/source" (already decoded)
  * into malloc'd *owner and *video_id. Returns 0, or -1 when the key does
  * not have that shape (nothing is allocated then).
  */
-int vs_job_key_split(const char *key, char **owner, char **video_id);
+int vs_msg_key_split(const char *key, char **owner, char **video_id);
 
 /*
  * Decodes an S3 event notification key in place: '+' is a space and %XX a
@@ -87,7 +87,7 @@ typedef enum {
 typedef struct {
     vs_msg_kind_t  kind;
     size_t         njobs;
-    vs_job_t      *jobs;
+    vs_msg_job_t      *jobs;
     /* for VS_MSG_INVALID and VS_MSG_IGNORED: why, for the log */
     char           reason[160];
     /* 1 when the jobs come from an S3 event notification (the upload is

@@ -1,8 +1,8 @@
 /*
- * lib/vs_job: the queue messages of CONTRACT.md section 6.
+ * lib/vs_msg: the queue messages of CONTRACT.md section 6.
  */
 #include "vs_test.h"
-#include "vs_job.h"
+#include "vs_msg.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +22,13 @@ parse(const char *body, vs_msg_t *msg)
 static void
 test_encode(void)
 {
-    vs_job_t  job = { ID, SUB, "vidstream-media", KEY };
-    vs_job_t  bad;
-    char     *s, buf[VS_JOB_ENCODED_MAX], small[8];
+    vs_msg_job_t  job = { ID, SUB, "vidstream-media", KEY };
+    vs_msg_job_t  bad;
+    char     *s, buf[VS_MSG_JOB_ENCODED_MAX], small[8];
     long      n;
     vs_msg_t  msg;
 
-    s = vs_job_encode(&job);
+    s = vs_msg_job_encode(&job);
     CHECK_STR(s, "{\"version\":1,\"video_id\":\"" ID "\",\"owner\":\"" SUB
                  "\",\"bucket\":\"vidstream-media\",\"key\":\"" KEY "\"}");
 
@@ -43,22 +43,22 @@ test_encode(void)
     }
     vs_msg_free(&msg);
 
-    n = vs_job_encode_buf(&job, buf, sizeof(buf));
+    n = vs_msg_job_encode_buf(&job, buf, sizeof(buf));
     CHECK(s != NULL && n == (long) strlen(s));
     CHECK(s != NULL && strcmp(buf, s) == 0);
 
     /* too small a buffer: the needed length, an empty string */
-    n = vs_job_encode_buf(&job, small, sizeof(small));
+    n = vs_msg_job_encode_buf(&job, small, sizeof(small));
     CHECK(s != NULL && n == (long) strlen(s));
     CHECK(small[0] == '\0');
     free(s);
 
     /* a quote and a backslash in the owner are escaped, round trip holds */
     {
-        vs_job_t q = { ID, "a\"b\\c", "b",
+        vs_msg_job_t q = { ID, "a\"b\\c", "b",
                        "input/a\"b\\c/" ID "/source" };
 
-        s = vs_job_encode(&q);
+        s = vs_msg_job_encode(&q);
         CHECK(s != NULL && strstr(s, "\"owner\":\"a\\\"b\\\\c\"") != NULL);
         CHECK(s != NULL && parse(s, &msg) == VS_MSG_JOBS);
         if (msg.njobs == 1) {
@@ -70,26 +70,26 @@ test_encode(void)
 
     /* invalid jobs are never encoded */
     bad = job; bad.video_id = "0B0E7C56-3A5F-4F5E-9A3C-1D2E3F405162";
-    CHECK(vs_job_encode(&bad) == NULL);
-    CHECK(vs_job_encode_buf(&bad, buf, sizeof(buf)) == -1);
+    CHECK(vs_msg_job_encode(&bad) == NULL);
+    CHECK(vs_msg_job_encode_buf(&bad, buf, sizeof(buf)) == -1);
     bad = job; bad.owner = "";
-    CHECK(vs_job_encode(&bad) == NULL);
+    CHECK(vs_msg_job_encode(&bad) == NULL);
     bad = job; bad.owner = "a/b";
-    CHECK(vs_job_encode(&bad) == NULL);
+    CHECK(vs_msg_job_encode(&bad) == NULL);
     bad = job; bad.owner = "a\nb";
-    CHECK(vs_job_encode(&bad) == NULL);
+    CHECK(vs_msg_job_encode(&bad) == NULL);
     bad = job; bad.owner = "a\xff" "b";
-    CHECK(vs_job_encode(&bad) == NULL);
+    CHECK(vs_msg_job_encode(&bad) == NULL);
     bad = job; bad.bucket = NULL;
-    CHECK(vs_job_encode(&bad) == NULL);
+    CHECK(vs_msg_job_encode(&bad) == NULL);
     bad = job; bad.key = "input/" SUB "/" ID "/other";
-    CHECK(vs_job_encode(&bad) == NULL);
+    CHECK(vs_msg_job_encode(&bad) == NULL);
     bad = job; bad.key = "input/someoneelse/" ID "/source";
-    CHECK(vs_job_encode(&bad) == NULL);
+    CHECK(vs_msg_job_encode(&bad) == NULL);
     bad = job; bad.key = "output/" SUB "/" ID "/source";
-    CHECK(vs_job_invalid(&bad) != NULL);
-    CHECK(vs_job_invalid(NULL) != NULL);
-    CHECK(vs_job_invalid(&job) == NULL);
+    CHECK(vs_msg_job_invalid(&bad) != NULL);
+    CHECK(vs_msg_job_invalid(NULL) != NULL);
+    CHECK(vs_msg_job_invalid(&job) == NULL);
 }
 
 
@@ -342,18 +342,18 @@ test_helpers(void)
     strcpy(s, "");
     CHECK(vs_form_decode(s) == 0 && s[0] == '\0');
 
-    CHECK(vs_job_key_split(KEY, &owner, &id) == 0);
+    CHECK(vs_msg_key_split(KEY, &owner, &id) == 0);
     CHECK_STR(owner, SUB);
     CHECK_STR(id, ID);
     free(owner);
     free(id);
-    CHECK(vs_job_key_split("input/" ID "/source", &owner, &id) == -1);
+    CHECK(vs_msg_key_split("input/" ID "/source", &owner, &id) == -1);
     CHECK(owner == NULL && id == NULL);
-    CHECK(vs_job_key_split("input//" ID "/source", &owner, &id) == -1);
-    CHECK(vs_job_key_split("input/a/b/" ID "/source", &owner, &id) == -1);
-    CHECK(vs_job_key_split("input/a/" ID "/sourcex", &owner, &id) == -1);
-    CHECK(vs_job_key_split("input/a/" ID "/source/", &owner, &id) == -1);
-    CHECK(vs_job_key_split("", &owner, &id) == -1);
+    CHECK(vs_msg_key_split("input//" ID "/source", &owner, &id) == -1);
+    CHECK(vs_msg_key_split("input/a/b/" ID "/source", &owner, &id) == -1);
+    CHECK(vs_msg_key_split("input/a/" ID "/sourcex", &owner, &id) == -1);
+    CHECK(vs_msg_key_split("input/a/" ID "/source/", &owner, &id) == -1);
+    CHECK(vs_msg_key_split("", &owner, &id) == -1);
 }
 
 
