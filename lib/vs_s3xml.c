@@ -522,42 +522,58 @@ vs_s3xml_list_objects(const char *xml, size_t len, vs_s3xml_key_pt on_key,
 }
 
 
-/* CreateMultipartUpload */
-
-int
-vs_s3xml_create_upload(const char *xml, size_t len,
-    vs_s3xml_create_upload_t *out, vs_s3xml_error_t *err)
+/*
+ * A document of one field that matters (CreateMultipartUpload's UploadId,
+ * CompleteMultipartUpload's ETag): root_name's child field, non-empty,
+ * copied into buf (max bytes); *len is 0 on error.
+ */
+static int
+vs_s3xml_one(const char *xml, size_t len, const char *root_name,
+    const char *field, char *buf, size_t max, size_t *buf_len,
+    vs_s3xml_error_t *err)
 {
     xmlDocPtr   doc;
     xmlNodePtr  root, c;
     int         rc;
 
-    memset(out, 0, sizeof(*out));
+    *buf_len = 0;
 
-    rc = vs_s3xml_open(xml, len, "InitiateMultipartUploadResult", &doc,
-                       &root, err);
+    rc = vs_s3xml_open(xml, len, root_name, &doc, &root, err);
     if (rc != VS_S3XML_OK) {
         return rc;
     }
 
     rc = VS_S3XML_INVALID;
     for (c = root->children; c != NULL; c = c->next) {
-        if (vs_s3xml_is(c, "UploadId")) {
-            rc = vs_s3xml_copy(c, out->upload_id, VS_S3XML_UPLOAD_ID_MAX,
-                               &out->upload_id_len);
+        if (vs_s3xml_is(c, field)) {
+            rc = vs_s3xml_copy(c, buf, max, buf_len);
             break;
         }
     }
 
-    if (rc == VS_S3XML_OK && out->upload_id_len == 0) {
+    if (rc == VS_S3XML_OK && *buf_len == 0) {
         rc = VS_S3XML_INVALID;
     }
     if (rc != VS_S3XML_OK) {
-        memset(out, 0, sizeof(*out));
+        *buf_len = 0;
     }
 
     xmlFreeDoc(doc);
     return rc;
+}
+
+
+/* CreateMultipartUpload */
+
+int
+vs_s3xml_create_upload(const char *xml, size_t len,
+    vs_s3xml_create_upload_t *out, vs_s3xml_error_t *err)
+{
+    memset(out, 0, sizeof(*out));
+
+    return vs_s3xml_one(xml, len, "InitiateMultipartUploadResult",
+                        "UploadId", out->upload_id, VS_S3XML_UPLOAD_ID_MAX,
+                        &out->upload_id_len, err);
 }
 
 
@@ -697,43 +713,17 @@ vs_s3xml_list_parts(const char *xml, size_t len, vs_s3xml_part_pt on_part,
 }
 
 
-/* CompleteMultipartUpload */
+/* CompleteMultipartUpload (a 200 carrying <Error> is _S3_ERROR) */
 
 int
 vs_s3xml_complete_upload(const char *xml, size_t len,
     vs_s3xml_complete_upload_t *out, vs_s3xml_error_t *err)
 {
-    xmlDocPtr   doc;
-    xmlNodePtr  root, c;
-    int         rc;
-
     memset(out, 0, sizeof(*out));
 
-    rc = vs_s3xml_open(xml, len, "CompleteMultipartUploadResult", &doc,
-                       &root, err);
-    if (rc != VS_S3XML_OK) {
-        return rc;
-    }
-
     /* the ETag is all a caller may want; S3 always sends it */
-    rc = VS_S3XML_INVALID;
-    for (c = root->children; c != NULL; c = c->next) {
-        if (vs_s3xml_is(c, "ETag")) {
-            rc = vs_s3xml_copy(c, out->etag, VS_S3XML_ETAG_MAX,
-                               &out->etag_len);
-            break;
-        }
-    }
-
-    if (rc == VS_S3XML_OK && out->etag_len == 0) {
-        rc = VS_S3XML_INVALID;
-    }
-    if (rc != VS_S3XML_OK) {
-        memset(out, 0, sizeof(*out));
-    }
-
-    xmlFreeDoc(doc);
-    return rc;
+    return vs_s3xml_one(xml, len, "CompleteMultipartUploadResult", "ETag",
+                        out->etag, VS_S3XML_ETAG_MAX, &out->etag_len, err);
 }
 
 
