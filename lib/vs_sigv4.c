@@ -1237,6 +1237,46 @@ vs_signed_headers(const vs_sigv4_kv_t **sorted, size_t n, char *buf,
 }
 
 
+size_t
+vs_sigv4_presign_size(const vs_aws_endpoint_t *ep,
+    const vs_aws_creds_t *creds, const vs_sigv4_presign_t *req)
+{
+    size_t  n, i;
+
+    /* scheme://[bucket.]host:port/base/ and the path, each byte of the
+     * bucket and key percent-encoded at worst */
+    n = sizeof("https://") + req->bucket_len + 1 + ep->host_len
+        + sizeof(":65535") + ep->base_path_len + 2
+        + 3 * (req->bucket_len + 1 + req->key_len) + 1;
+
+    for (i = 0; i < req->nquery; i++) {
+        n += 3 * (req->query[i].name_len + req->query[i].value_len) + 2;
+    }
+
+    /* X-Amz-Algorithm, -Credential (encoded), -Date, -Expires,
+     * -SignedHeaders (host and the caller's names, encoded), -Signature */
+    n += sizeof("X-Amz-Algorithm=" VS_SIGV4_ALGORITHM "&")
+         + sizeof("X-Amz-Credential=&") + 3 * (creds->access_key_id_len
+                  + sizeof("/20130524/") + ep->region_len
+                  + ep->service_len + sizeof("/aws4_request"))
+         + sizeof("X-Amz-Date=20130524T000000Z&")
+         + sizeof("X-Amz-Expires=604800&")
+         + sizeof("X-Amz-SignedHeaders=host&")
+         + sizeof("X-Amz-Signature=") + VS_SIGV4_SHA256_HEX_LEN;
+
+    for (i = 0; i < req->nheaders; i++) {
+        n += 3 * (req->headers[i].name_len + 1);
+    }
+
+    if (creds->session_token_len > 0) {
+        n += sizeof("X-Amz-Security-Token=&")
+             + 3 * creds->session_token_len;
+    }
+
+    return n + 1;
+}
+
+
 ssize_t
 vs_sigv4_presign(const vs_aws_endpoint_t *ep, const vs_aws_creds_t *creds,
     vs_sigv4_key_cache_t *cache, const vs_sigv4_presign_t *req, char *out,

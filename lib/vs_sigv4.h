@@ -226,6 +226,9 @@ long vs_sigv4_presign_expires(long requested);
  *   &X-Amz-SignedHeaders=host[;…][&X-Amz-Security-Token=…]
  *   &X-Amz-Signature=…
  * byte for byte what botocore's generate_presigned_url() writes.
+ * Every byte of it is printable ASCII other than '"' and '\\' (the
+ * endpoint is checked when set, the rest percent-encoded), so it goes into
+ * JSON as it is.
  * Returns the length, or -1 on invalid input (empty method or bucket,
  * over-long key or bucket, too many/long extras, negative expires, missing
  * credentials) or when out_size is too small.  Does not allocate.
@@ -233,6 +236,15 @@ long vs_sigv4_presign_expires(long requested);
 ssize_t vs_sigv4_presign(const vs_aws_endpoint_t *ep,
     const vs_aws_creds_t *creds, vs_sigv4_key_cache_t *cache,
     const vs_sigv4_presign_t *req, char *out, size_t out_size);
+
+/*
+ * A size of out that always suffices for vs_sigv4_presign() with these
+ * arguments (its NUL included): a few hundred bytes over the URL, where
+ * VS_SIGV4_URL_MAX is 24 KiB, so a caller can presign straight into the
+ * buffer of its answer.
+ */
+size_t vs_sigv4_presign_size(const vs_aws_endpoint_t *ep,
+    const vs_aws_creds_t *creds, const vs_sigv4_presign_t *req);
 
 
 typedef struct {

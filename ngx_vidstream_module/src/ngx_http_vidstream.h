@@ -48,8 +48,9 @@ ngx_int_t ngx_http_vidstream_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message);
 
 /*
- * Sends a complete response with the given status, content type and body
- * (the body is copied into the request pool).
+ * Sends a complete response with the given status, content type and body.
+ * The body is sent from where it is, not copied: it must live as long as
+ * the request (the request's pool, or static memory).
  */
 ngx_int_t ngx_http_vidstream_send_body(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *content_type, u_char *body, size_t len);

@@ -24,6 +24,8 @@
 #include "ngx_http_vidstream_play.h"
 #include "ngx_http_vidstream_metrics.h"
 #include "ngx_http_vidstream_multipart.h"
+#include "ngx_http_vidstream_shm_cache.h"
+#include "ngx_http_vidstream_jwt.h"
 
 #include "vs_msg.h"
 #include "vs_util.h"
@@ -32,6 +34,8 @@
 
 
 #define NGX_HTTP_VIDSTREAM_UUID_LEN  36
+/* contract section 3: a filename is 1 to 255 bytes */
+#define NGX_HTTP_VIDSTREAM_FILENAME_MAX  255
 
 /* nginx has no name for it */
 #define NGX_HTTP_VIDSTREAM_UNPROCESSABLE  422
@@ -93,6 +97,8 @@ typedef struct {
     vs_aws_endpoint_t              *s3;
     vs_aws_endpoint_t              *sqs;
     vs_aws_provider_t              *provider;
+    ngx_shm_zone_t                 *video_cache;  /* done videos */
+    time_t                          video_cache_valid;
 
     /* the vidstream_api locations, to size their body buffers */
     ngx_array_t                     locations;
@@ -143,6 +149,16 @@ typedef enum {
     NGX_HTTP_VIDSTREAM_DELETE_OBJECTS,     /* S3 DeleteObjects */
     NGX_HTTP_VIDSTREAM_DELETE_ROW          /* vs_delete_row */
 } ngx_http_vidstream_delete_state_e;
+
+
+/* what download and playback read of a video (a row, or the cache) */
+typedef struct {
+    const char                     *status;
+    ngx_str_t                       filename;
+    unsigned                        mp4:1;
+    unsigned                        thumbnail:1;
+    unsigned                        hls:1;
+} ngx_http_vidstream_api_video_t;
 
 
 typedef struct {
@@ -272,7 +288,17 @@ ngx_int_t ngx_http_vidstream_api_download_result(
 ngx_int_t ngx_http_vidstream_api_presign(
     ngx_http_vidstream_api_ctx_t *ctx, const char *method, ngx_str_t *key,
     vs_sigv4_kv_t *query, size_t nquery, vs_sigv4_kv_t *headers,
-    size_t nheaders, ngx_str_t *url, u_char *expires_at);
+    size_t nheaders, size_t before, size_t after, ngx_str_t *url,
+    u_char *expires_at);
+
+/* _api_cache.c: done videos in shared memory */
+char *ngx_http_vidstream_api_video_cache(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_vidstream_api_cache_get(ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_api_video_t *video, u_char *buf, size_t size);
+void ngx_http_vidstream_api_cache_put(ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_api_video_t *video);
+void ngx_http_vidstream_api_cache_remove(ngx_http_vidstream_api_ctx_t *ctx);
 
 /* _api_delete.c */
 ngx_int_t ngx_http_vidstream_api_delete_result(

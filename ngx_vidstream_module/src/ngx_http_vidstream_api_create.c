@@ -242,7 +242,7 @@ ngx_http_vidstream_api_created_video(ngx_http_vidstream_api_ctx_t *ctx,
     ngx_str_t *id, ngx_str_t *vid)
 {
     u_char              *body, *p, *video;
-    size_t               len, video_len;
+    size_t               video_len;
     ngx_str_t            url, key;
     vs_sigv4_kv_t        header;
     ngx_table_elt_t     *h;
@@ -281,33 +281,34 @@ ngx_http_vidstream_api_created_video(ngx_http_vidstream_api_ctx_t *ctx,
     header.value = (char *) ctx->content_type.data;
     header.value_len = ctx->content_type.len;
 
+    /*
+     * the video object with "upload" appended, the URL presigned in place
+     * (it needs no JSON escaping: vs_sigv4.h)
+     */
+
     if (ngx_http_vidstream_api_presign(ctx, "PUT", &key, NULL, 0, &header, 1,
-                                       &url, expires_at)
+            video_len - 1
+            + sizeof(",\"upload\":{\"method\":\"PUT\",\"url\":\"") - 1,
+            sizeof("\",\"headers\":{\"Content-Type\":\"\"},"
+                   "\"expires_at\":\"\"}}\n")
+            + VS_RFC3339_LEN
+            + ctx->content_type.len
+            + ngx_escape_json(NULL, ctx->content_type.data,
+                              ctx->content_type.len),
+            &url, expires_at)
         != NGX_OK)
     {
         return ngx_http_vidstream_api_unavailable(r);
     }
 
-    /* the video object with "upload" appended */
-
-    len = video_len + url.len + ctx->content_type.len
-          + sizeof(",\"upload\":{\"method\":\"PUT\",\"url\":\"\","
-                   "\"headers\":{\"Content-Type\":\"\"},"
-                   "\"expires_at\":\"\"}}\n")
-          + VS_RFC3339_LEN
-          + ngx_escape_json(NULL, url.data, url.len)
-          + ngx_escape_json(NULL, ctx->content_type.data,
-                            ctx->content_type.len);
-
-    body = ngx_pnalloc(r->pool, len);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    body = url.data
+           - (video_len - 1
+              + sizeof(",\"upload\":{\"method\":\"PUT\",\"url\":\"") - 1);
 
     p = ngx_cpymem(body, video, video_len - 1);
     p = ngx_cpymem(p, ",\"upload\":{\"method\":\"PUT\",\"url\":\"",
                    sizeof(",\"upload\":{\"method\":\"PUT\",\"url\":\"") - 1);
-    p = (u_char *) ngx_escape_json(p, url.data, url.len);
+    p += url.len;
     p = ngx_cpymem(p, "\",\"headers\":{\"Content-Type\":\"",
                    sizeof("\",\"headers\":{\"Content-Type\":\"") - 1);
     p = (u_char *) ngx_escape_json(p, ctx->content_type.data,

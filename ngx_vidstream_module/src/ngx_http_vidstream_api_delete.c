@@ -75,6 +75,8 @@ ngx_http_vidstream_api_delete_result(ngx_http_vidstream_api_ctx_t *ctx,
         return ngx_http_vidstream_api_s3_list(ctx);
 
     case NGX_HTTP_VIDSTREAM_DELETE_ROW:
+        ngx_http_vidstream_api_cache_remove(ctx);
+
         r->headers_out.status = NGX_HTTP_NO_CONTENT;
         r->headers_out.content_length_n = 0;
         r->header_only = 1;

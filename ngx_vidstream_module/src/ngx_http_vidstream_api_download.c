@@ -13,22 +13,57 @@
 
 
 static ngx_int_t ngx_http_vidstream_api_downloaded(
-    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
+    ngx_http_vidstream_api_ctx_t *ctx, ngx_http_vidstream_api_video_t *video);
+static ngx_int_t ngx_http_vidstream_api_video(
+    ngx_http_vidstream_api_ctx_t *ctx, ngx_http_vidstream_api_video_t *video);
 static u_char *ngx_http_vidstream_api_disposition(ngx_pool_t *pool,
     ngx_str_t *filename, size_t *len);
 
 
 /*
  * The video's row (vs_download): for a download, or for the playback
- * URLs, which the play module signs (PLAYBACK shares the statement).
+ * URLs, which the play module signs (PLAYBACK shares the statement).  A
+ * done video may come from the cache (ngx_http_vidstream_api_cache.c)
+ * instead, and then no statement runs at all.  NGX_OK: a statement is
+ * running; anything else: the request's answer (or error) now.
  */
 
 ngx_int_t
 ngx_http_vidstream_api_download_row(ngx_http_vidstream_api_ctx_t *ctx)
 {
+    u_char                          *buf;
+    ngx_int_t                        rc;
+    ngx_http_vidstream_api_video_t   video;
+
     ctx->state.download = (ctx->action == NGX_HTTP_VIDSTREAM_PLAYBACK)
                           ? NGX_HTTP_VIDSTREAM_DOWNLOAD_PLAYBACK
                           : NGX_HTTP_VIDSTREAM_DOWNLOAD_ROW;
+
+    if (ctx->amcf->video_cache != NULL) {
+        buf = ngx_pnalloc(ctx->request->pool,
+                          1 + NGX_HTTP_VIDSTREAM_FILENAME_MAX);
+        if (buf == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ngx_http_vidstream_api_cache_get(ctx, &video, buf,
+                                             1 + NGX_HTTP_VIDSTREAM_FILENAME_MAX)
+            == NGX_OK)
+        {
+            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log,
+                           0, "vidstream api: video from cache");
+
+            /*
+             * answered now; NGX_OK is what the callers read as "a statement
+             * is running", and nginx finalizes NGX_AGAIN ("the answer is on
+             * its way") as it does NGX_OK
+             */
+
+            rc = ngx_http_vidstream_api_video(ctx, &video);
+
+            return (rc == NGX_OK) ? NGX_AGAIN : rc;
+        }
+    }
 
     return ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_DOWNLOAD,
                                         2, ctx->id,
@@ -37,41 +72,68 @@ ngx_http_vidstream_api_download_row(ngx_http_vidstream_api_ctx_t *ctx)
 }
 
 
-/* PostgreSQL answered vs_download */
+/* PostgreSQL answered vs_download: status, mp4, thumbnail, hls, filename */
 
 ngx_int_t
 ngx_http_vidstream_api_download_result(ngx_http_vidstream_api_ctx_t *ctx,
     ngx_http_vidstream_pg_status_e status, PGresult *res)
 {
+    ngx_http_vidstream_api_video_t  video;
+
     if (status != NGX_HTTP_VIDSTREAM_PG_OK) {
         return ngx_http_vidstream_api_unavailable(ctx->request);
     }
 
-    switch (ctx->state.download) {
-
-    case NGX_HTTP_VIDSTREAM_DOWNLOAD_ROW:
-        return ngx_http_vidstream_api_downloaded(ctx, res);
-
-    case NGX_HTTP_VIDSTREAM_DOWNLOAD_PLAYBACK:
-        return ngx_http_vidstream_play_playback(ctx->request, ctx->id,
-                   &ctx->sub,
-                   PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : NULL,
-                   PQntuples(res) == 1 && PQgetvalue(res, 0, 3)[0] == 't');
-
-    default: /* NGX_HTTP_VIDSTREAM_DOWNLOAD_CREDS */
+    if (ctx->state.download == NGX_HTTP_VIDSTREAM_DOWNLOAD_CREDS) {
         return ngx_http_vidstream_api_lost(ctx, "a statement");
     }
+
+    if (PQntuples(res) != 1) {
+        return ngx_http_vidstream_send_error(ctx->request, NGX_HTTP_NOT_FOUND,
+                                             "not_found", "no such video");
+    }
+
+    /* the result is freed once this returns: nothing below keeps it */
+
+    video.status = PQgetvalue(res, 0, 0);
+    video.mp4 = PQgetvalue(res, 0, 1)[0] == 't';
+    video.thumbnail = PQgetvalue(res, 0, 2)[0] == 't';
+    video.hls = PQgetvalue(res, 0, 3)[0] == 't';
+    video.filename.data = (u_char *) PQgetvalue(res, 0, 4);
+    video.filename.len = PQgetlength(res, 0, 4);
+
+    ngx_http_vidstream_api_cache_put(ctx, &video);
+
+    return ngx_http_vidstream_api_video(ctx, &video);
 }
 
 
 static ngx_int_t
+ngx_http_vidstream_api_video(ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_api_video_t *video)
+{
+    if (ctx->state.download == NGX_HTTP_VIDSTREAM_DOWNLOAD_PLAYBACK) {
+        return ngx_http_vidstream_play_playback(ctx->request, ctx->id,
+                                                &ctx->sub, video->status,
+                                                video->hls);
+    }
+
+    return ngx_http_vidstream_api_downloaded(ctx, video);
+}
+
+
+/*
+ * {"url":…,"expires_at":…,"variant":…}, the URL presigned straight into
+ * the answer (it needs no JSON escaping: vs_sigv4.h), or a redirect to it.
+ */
+
+static ngx_int_t
 ngx_http_vidstream_api_downloaded(ngx_http_vidstream_api_ctx_t *ctx,
-    PGresult *res)
+    ngx_http_vidstream_api_video_t *video)
 {
     u_char              *body, *p, *disp;
-    char                *status;
-    size_t               len, disp_len, escape;
-    ngx_str_t            key, url, filename;
+    size_t               disp_len;
+    ngx_str_t            key, url;
     ngx_uint_t           ready, nquery;
     vs_sigv4_kv_t        query[1];
     ngx_table_elt_t     *h;
@@ -84,16 +146,19 @@ ngx_http_vidstream_api_downloaded(ngx_http_vidstream_api_ctx_t *ctx,
 
     r = ctx->request;
 
-    if (PQntuples(res) != 1) {
-        return ngx_http_vidstream_send_error(r, NGX_HTTP_NOT_FOUND,
-                                             "not_found", "no such video");
+    switch (ctx->variant) {
+    case NGX_HTTP_VIDSTREAM_VARIANT_MP4:
+        ready = video->mp4;
+        break;
+    case NGX_HTTP_VIDSTREAM_VARIANT_THUMBNAIL:
+        ready = video->thumbnail;
+        break;
+    default: /* NGX_HTTP_VIDSTREAM_VARIANT_HLS */
+        ready = video->hls;
+        break;
     }
 
-    status = PQgetvalue(res, 0, 0);
-    ready = ngx_strcmp(status, "done") == 0
-            && PQgetvalue(res, 0, 1 + ctx->variant)[0] == 't';
-
-    if (!ready) {
+    if (!ready || ngx_strcmp(video->status, "done") != 0) {
         body = ngx_pnalloc(r->pool, 256);
         if (body == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -102,7 +167,7 @@ ngx_http_vidstream_api_downloaded(ngx_http_vidstream_api_ctx_t *ctx,
         p = ngx_sprintf(body, "{\"error\":\"not_ready\",\"message\":\""
                         "the %s variant is not available\","
                         "\"status\":\"%s\"}\n",
-                        variants[ctx->variant], status);
+                        variants[ctx->variant], video->status);
 
         return ngx_http_vidstream_api_send_json(r, NGX_HTTP_CONFLICT, body,
                                                 p - body);
@@ -122,10 +187,7 @@ ngx_http_vidstream_api_downloaded(ngx_http_vidstream_api_ctx_t *ctx,
     nquery = 0;
 
     if (ctx->variant != NGX_HTTP_VIDSTREAM_VARIANT_HLS) {
-        filename.data = (u_char *) PQgetvalue(res, 0, 4);
-        filename.len = PQgetlength(res, 0, 4);
-
-        disp = ngx_http_vidstream_api_disposition(r->pool, &filename,
+        disp = ngx_http_vidstream_api_disposition(r->pool, &video->filename,
                                                   &disp_len);
         if (disp == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -139,7 +201,12 @@ ngx_http_vidstream_api_downloaded(ngx_http_vidstream_api_ctx_t *ctx,
     }
 
     if (ngx_http_vidstream_api_presign(ctx, "GET", &key, query, nquery,
-                                       NULL, 0, &url, expires_at)
+                                       NULL, 0,
+                                       sizeof("{\"url\":\"") - 1,
+                                       sizeof("\",\"expires_at\":\"\","
+                                              "\"variant\":\"\"}\n")
+                                       + VS_RFC3339_LEN + sizeof("thumbnail"),
+                                       &url, expires_at)
         != NGX_OK)
     {
         return ngx_http_vidstream_api_unavailable(r);
@@ -160,22 +227,11 @@ ngx_http_vidstream_api_downloaded(ngx_http_vidstream_api_ctx_t *ctx,
                                                 NULL, 0);
     }
 
-    /* a presigned URL is percent-encoded: escaping is almost never due */
+    body = url.data - (sizeof("{\"url\":\"") - 1);
+    ngx_memcpy(body, "{\"url\":\"", sizeof("{\"url\":\"") - 1);
 
-    escape = ngx_escape_json(NULL, url.data, url.len);
-
-    len = sizeof("{\"url\":\"\",\"expires_at\":\"\",\"variant\":\"\"}\n")
-          + url.len + escape + VS_RFC3339_LEN + sizeof("thumbnail");
-
-    body = ngx_pnalloc(r->pool, len);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(body, "{\"url\":\"", sizeof("{\"url\":\"") - 1);
-    p = escape ? (u_char *) ngx_escape_json(p, url.data, url.len)
-               : ngx_cpymem(p, url.data, url.len);
-    p = ngx_sprintf(p, "\",\"expires_at\":\"%s\",\"variant\":\"%s\"}\n",
+    p = ngx_sprintf(url.data + url.len,
+                    "\",\"expires_at\":\"%s\",\"variant\":\"%s\"}\n",
                     expires_at, variants[ctx->variant]);
 
     return ngx_http_vidstream_api_send_json(r, NGX_HTTP_OK, body, p - body);
@@ -238,12 +294,21 @@ ngx_http_vidstream_api_disposition(ngx_pool_t *pool, ngx_str_t *filename,
 }
 
 
+/*
+ * Presigns method on key into a buffer of the request's pool with room for
+ * before bytes ahead of the URL and after bytes behind it, so that the
+ * caller writes its answer around the URL instead of copying it; url
+ * points at the URL within that buffer.
+ */
+
 ngx_int_t
 ngx_http_vidstream_api_presign(ngx_http_vidstream_api_ctx_t *ctx,
     const char *method, ngx_str_t *key, vs_sigv4_kv_t *query, size_t nquery,
-    vs_sigv4_kv_t *headers, size_t nheaders, ngx_str_t *url,
-    u_char *expires_at)
+    vs_sigv4_kv_t *headers, size_t nheaders, size_t before, size_t after,
+    ngx_str_t *url, u_char *expires_at)
 {
+    u_char                              *buf;
+    size_t                               size;
     ssize_t                              n;
     time_t                               now;
     vs_sigv4_presign_t                   req;
@@ -258,11 +323,6 @@ ngx_http_vidstream_api_presign(ngx_http_vidstream_api_ctx_t *ctx,
                       "vidstream api: cannot presign: %s",
                       creds ? "no vidstream_s3_bucket"
                             : "no AWS credentials");
-        return NGX_ERROR;
-    }
-
-    url->data = ngx_pnalloc(ctx->request->pool, VS_SIGV4_URL_MAX);
-    if (url->data == NULL) {
         return NGX_ERROR;
     }
 
@@ -282,8 +342,17 @@ ngx_http_vidstream_api_presign(ngx_http_vidstream_api_ctx_t *ctx,
     req.now = now;
     req.expires = amcf->presign_expires;
 
+    size = vs_sigv4_presign_size(amcf->s3, creds, &req);
+
+    buf = ngx_pnalloc(ctx->request->pool, before + size + after);
+    if (buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    url->data = buf + before;
+
     n = vs_sigv4_presign(amcf->s3, creds, &ngx_http_vidstream_aws_state->keys,
-                         &req, (char *) url->data, VS_SIGV4_URL_MAX);
+                         &req, (char *) url->data, size);
     if (n < 0) {
         ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
                       "vidstream api: cannot presign %s", method);

@@ -31,6 +31,7 @@
  *   _api_create.c    create and complete          (create/complete_state_e)
  *   _api_read.c      list and get                 (read_state_e)
  *   _api_download.c  download, playback, presign  (download_state_e)
+ *   _api_cache.c     done videos in shared memory, for download/playback
  *   _api_delete.c    delete                       (delete_state_e)
  *   _api_health.c    /healthz
  * S3 and SQS requests go through ngx_http_vidstream_s3.c and _sqs.c.
@@ -186,6 +187,13 @@ static ngx_command_t  ngx_http_vidstream_api_commands[] = {
       ngx_conf_set_sec_slot,
       NGX_HTTP_MAIN_CONF_OFFSET,
       offsetof(ngx_http_vidstream_api_main_conf_t, presign_expires),
+      NULL },
+
+    { ngx_string("vidstream_video_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_vidstream_api_video_cache,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("vidstream_aws_timeout"),
@@ -412,6 +420,9 @@ ngx_http_vidstream_api_handler(ngx_http_request_t *r)
 
     case NGX_HTTP_VIDSTREAM_DELETE:
         ctx->state.delete = NGX_HTTP_VIDSTREAM_DELETE_MARK;
+
+        /* a cached done video is forgotten now, and again once gone */
+        ngx_http_vidstream_api_cache_remove(ctx);
 
         rc = ngx_http_vidstream_api_query(ctx,
                                  NGX_HTTP_VIDSTREAM_STMT_DELETE_MARK,
@@ -763,6 +774,8 @@ ngx_http_vidstream_api_create_main_conf(ngx_conf_t *cf)
     amcf->aws_timeout = NGX_CONF_UNSET_MSEC;
     amcf->max_upload_size = NGX_CONF_UNSET;
     amcf->body_limit = NGX_CONF_UNSET_SIZE;
+    amcf->video_cache = NGX_CONF_UNSET_PTR;
+    amcf->video_cache_valid = 30;
 
     return amcf;
 }
@@ -787,6 +800,7 @@ ngx_http_vidstream_api_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     ngx_conf_init_size_value(amcf->body_limit, 16 * 1024);
+    ngx_conf_init_ptr_value(amcf->video_cache, NULL);
 
     if (amcf->s3_location.len == 0) {
         ngx_str_set(&amcf->s3_location, "/_vidstream/s3");

@@ -19,6 +19,9 @@ ngx_int_t
 ngx_http_vidstream_api_read_result(ngx_http_vidstream_api_ctx_t *ctx,
     ngx_http_vidstream_pg_status_e status, PGresult *res)
 {
+    u_char  *body;
+    size_t   len;
+
     if (status != NGX_HTTP_VIDSTREAM_PG_OK) {
         return ngx_http_vidstream_api_unavailable(ctx->request);
     }
@@ -36,9 +39,19 @@ ngx_http_vidstream_api_read_result(ngx_http_vidstream_api_ctx_t *ctx,
                                                  "no such video");
         }
 
+        /* the result is freed once this returns: the body is copied */
+
+        len = PQgetlength(res, 0, 0);
+
+        body = ngx_pnalloc(ctx->request->pool, len);
+        if (body == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(body, PQgetvalue(res, 0, 0), len);
+
         return ngx_http_vidstream_api_send_json(ctx->request, NGX_HTTP_OK,
-                                        (u_char *) PQgetvalue(res, 0, 0),
-                                        PQgetlength(res, 0, 0));
+                                                body, len);
     }
 }
 

@@ -497,6 +497,8 @@ test_presign_details(void)
     CHECK(i == (size_t) n + 1);
     CHECK(vs_sigv4_presign(&ep, &sess, &cache, &pre, url2, n + 1) == n);
     CHECK_STR(url2, url);
+    CHECK(vs_sigv4_presign_size(&ep, &sess, &pre) > (size_t) n);
+    CHECK(vs_sigv4_presign_size(&ep, &sess, &pre) < (size_t) n + 1024);
 
     /* rotated credentials (same day) never reuse the cached key */
     CHECK(vs_aws_creds_set(&rotated, S(AKID), S("another-secret"), NULL, 0, 0,
