@@ -128,35 +128,59 @@ vs_msg_job_invalid(const vs_msg_job_t *job)
 }
 
 
-static json_t *
-vs_job_to_json(const vs_msg_job_t *job)
+/*
+ * A valid job's text is UTF-8 without control characters (vs_job_text_ok),
+ * so '"' and '\\' are all JSON asks to escape; the rest goes as it is, as
+ * jansson writes it (t/unit/test_msg.c compares the two).
+ */
+
+static size_t
+vs_job_json_len(const char *s)
 {
-    if (!vs_msg_job_valid(job)) {
-        return NULL;
+    size_t  n;
+
+    for (n = 0; *s; s++) {
+        n += (*s == '"' || *s == '\\') ? 2 : 1;
     }
 
-    return json_pack("{s:i, s:s, s:s, s:s, s:s}",
-                     "version", VS_MSG_VERSION,
-                     "video_id", job->video_id,
-                     "owner", job->owner,
-                     "bucket", job->bucket,
-                     "key", job->key);
+    return n;
+}
+
+
+static char *
+vs_job_json_str(char *p, const char *name, const char *s)
+{
+    p += sprintf(p, ",\"%s\":\"", name);
+
+    for ( /* void */ ; *s; s++) {
+        if (*s == '"' || *s == '\\') {
+            *p++ = '\\';
+        }
+        *p++ = *s;
+    }
+
+    *p++ = '"';
+
+    return p;
 }
 
 
 char *
 vs_msg_job_encode(const vs_msg_job_t *job)
 {
-    json_t  *obj;
-    char    *out;
+    long   n;
+    char  *out;
 
-    obj = vs_job_to_json(job);
-    if (obj == NULL) {
+    n = vs_msg_job_encode_buf(job, NULL, 0);
+    if (n < 0) {
         return NULL;
     }
 
-    out = json_dumps(obj, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(obj);
+    out = malloc((size_t) n + 1);
+    if (out != NULL && vs_msg_job_encode_buf(job, out, (size_t) n + 1) != n) {
+        free(out);
+        return NULL;
+    }
 
     return out;
 }
@@ -165,29 +189,34 @@ vs_msg_job_encode(const vs_msg_job_t *job)
 long
 vs_msg_job_encode_buf(const vs_msg_job_t *job, char *buf, size_t size)
 {
-    json_t  *obj;
+    char    *p;
     size_t   n;
 
-    obj = vs_job_to_json(job);
-    if (obj == NULL) {
+    if (!vs_msg_job_valid(job)) {
         return -1;
     }
 
-    /* json_dumpb returns the full length even when it does not fit */
-    n = json_dumpb(obj, buf, size, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(obj);
+    n = sizeof("{\"version\":,\"video_id\":\"\",\"owner\":\"\","
+               "\"bucket\":\"\",\"key\":\"\"}") - 1
+        + (size_t) snprintf(NULL, 0, "%d", VS_MSG_VERSION) + VS_MSG_ID_LEN + vs_job_json_len(job->owner)
+        + vs_job_json_len(job->bucket) + vs_job_json_len(job->key);
 
-    if (n == 0) {
-        return -1;
+    if (n >= size) {
+        if (size > 0) {
+            buf[0] = '\0';
+        }
+        return (long) n;
     }
 
-    if (n < size) {
-        buf[n] = '\0';
-    } else if (size > 0) {
-        buf[0] = '\0';
-    }
+    p = buf + sprintf(buf, "{\"version\":%d,\"video_id\":\"%s\"",
+                      VS_MSG_VERSION, job->video_id);
+    p = vs_job_json_str(p, "owner", job->owner);
+    p = vs_job_json_str(p, "bucket", job->bucket);
+    p = vs_job_json_str(p, "key", job->key);
+    *p++ = '}';
+    *p = '\0';
 
-    return (long) n;
+    return (long) (p - buf);
 }
 
 

@@ -541,13 +541,17 @@ ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
     jv.bucket = (char *) amcf->bucket.data;
     jv.key = (char *) ctx->input_key.data;
 
-    job = ngx_pnalloc(r->pool, VS_MSG_JOB_ENCODED_MAX);
-    if (job == NULL) {
+    /* its length first: a ~200-byte message gets a ~200-byte buffer */
+
+    n = vs_msg_job_encode_buf(&jv, NULL, 0);
+
+    job = (n < 0) ? NULL : ngx_pnalloc(r->pool, n + 1);
+
+    if (n >= 0 && job == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    n = vs_msg_job_encode_buf(&jv, job, VS_MSG_JOB_ENCODED_MAX);
-    if (n < 0 || n >= VS_MSG_JOB_ENCODED_MAX) {
+    if (n < 0 || vs_msg_job_encode_buf(&jv, job, n + 1) != n) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "vidstream api: cannot encode the job: %s",
                       vs_msg_job_invalid(&jv) ? vs_msg_job_invalid(&jv) : "size");

@@ -2,6 +2,7 @@
  * lib/vs_msg: the queue messages of CONTRACT.md section 6.
  */
 #include "vs_test.h"
+#include <jansson.h>
 #include "vs_msg.h"
 
 #include <stdlib.h>
@@ -52,6 +53,38 @@ test_encode(void)
     CHECK(s != NULL && n == (long) strlen(s));
     CHECK(small[0] == '\0');
     free(s);
+
+    /* byte for byte what jansson writes, for hostile but valid text */
+    {
+        static const char *owners[] = { "a\"b\\c", "\xc3\xa9t\xc3\xa9",
+                                        "\xf0\x9f\x8e\xac \\\\ \"\"",
+                                        "x<>&'=+ \xe2\x80\xa8", "\\" };
+        char           key[256];
+        size_t         i;
+        json_t        *o;
+        char          *mine, *theirs;
+
+        for (i = 0; i < sizeof(owners) / sizeof(owners[0]); i++) {
+            vs_msg_job_t  h = { ID, (char *) owners[i], "b\"ucket", key };
+
+            snprintf(key, sizeof(key), "input/%s/" ID "/source", owners[i]);
+            o = json_pack("{s:i, s:s, s:s, s:s, s:s}", "version",
+                          VS_MSG_VERSION, "video_id", ID, "owner", owners[i],
+                          "bucket", "b\"ucket", "key", key);
+            theirs = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)
+                       : NULL;
+            mine = vs_msg_job_encode(&h);
+            CHECK(theirs != NULL && mine != NULL);
+            if (theirs != NULL && mine != NULL) {
+                CHECK_STR(mine, theirs);
+                CHECK(vs_msg_job_encode_buf(&h, NULL, 0)
+                      == (long) strlen(theirs));
+            }
+            free(mine);
+            free(theirs);
+            json_decref(o);
+        }
+    }
 
     /* a quote and a backslash in the owner are escaped, round trip holds */
     {
