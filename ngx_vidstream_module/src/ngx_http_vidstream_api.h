@@ -37,6 +37,9 @@
 /* contract section 3: a filename is 1 to 255 bytes */
 #define NGX_HTTP_VIDSTREAM_FILENAME_MAX  255
 
+/* a parameter of ngx_http_vidstream_api_query() already NUL-terminated */
+#define NGX_HTTP_VIDSTREAM_API_CSTR  ((size_t) -1)
+
 /* nginx has no name for it */
 #define NGX_HTTP_VIDSTREAM_UNPROCESSABLE  422
 

@@ -227,7 +227,7 @@ ngx_http_vidstream_api_created_idem(ngx_http_vidstream_api_ctx_t *ctx,
 
         rc = ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_GET, 2,
                                           ctx->id,
-                                          (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                          NGX_HTTP_VIDSTREAM_API_CSTR,
                                           ctx->sub.data, ctx->sub.len);
 
         return rc == NGX_OK ? NGX_DONE : rc;
@@ -350,8 +350,7 @@ ngx_http_vidstream_api_complete_queue(ngx_http_vidstream_api_ctx_t *ctx)
     ctx->state.complete = NGX_HTTP_VIDSTREAM_COMPLETE_QUEUE;
 
     return ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_COMPLETE,
-                                        2, ctx->id,
-                                        (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                        2, ctx->id, NGX_HTTP_VIDSTREAM_API_CSTR,
                                         ctx->sub.data, ctx->sub.len);
 }
 

@@ -393,7 +393,7 @@ ngx_http_vidstream_api_s3_done(ngx_http_request_t *r)
             rc = ngx_http_vidstream_api_query(ctx,
                                       NGX_HTTP_VIDSTREAM_STMT_DELETE_ROW, 2,
                                       ctx->id,
-                                      (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                      NGX_HTTP_VIDSTREAM_API_CSTR,
                                       ctx->sub.data, ctx->sub.len);
             if (rc == NGX_OK) {
                 rc = NGX_DONE;

@@ -66,8 +66,7 @@ ngx_http_vidstream_api_download_row(ngx_http_vidstream_api_ctx_t *ctx)
     }
 
     return ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_DOWNLOAD,
-                                        2, ctx->id,
-                                        (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                        2, ctx->id, NGX_HTTP_VIDSTREAM_API_CSTR,
                                         ctx->sub.data, ctx->sub.len);
 }
 

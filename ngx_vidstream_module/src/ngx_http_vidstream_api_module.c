@@ -374,10 +374,10 @@ ngx_http_vidstream_api_handler(ngx_http_request_t *r)
         rc = ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_LIST,
                                  4, ctx->sub.data, ctx->sub.len,
                                  ctx->has_cursor ? ctx->cursor_ts : NULL,
-                                 ngx_strlen(ctx->cursor_ts),
+                                 NGX_HTTP_VIDSTREAM_API_CSTR,
                                  ctx->has_cursor ? ctx->cursor_id : NULL,
-                                 (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
-                                 ctx->limit_arg, ngx_strlen(ctx->limit_arg));
+                                 NGX_HTTP_VIDSTREAM_API_CSTR,
+                                 ctx->limit_arg, NGX_HTTP_VIDSTREAM_API_CSTR);
         break;
 
     case NGX_HTTP_VIDSTREAM_UPLOAD:
@@ -414,7 +414,7 @@ ngx_http_vidstream_api_handler(ngx_http_request_t *r)
 
         rc = ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_GET,
                                  2, ctx->id,
-                                 (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                 NGX_HTTP_VIDSTREAM_API_CSTR,
                                  ctx->sub.data, ctx->sub.len);
         break;
 
@@ -427,7 +427,7 @@ ngx_http_vidstream_api_handler(ngx_http_request_t *r)
         rc = ngx_http_vidstream_api_query(ctx,
                                  NGX_HTTP_VIDSTREAM_STMT_DELETE_MARK,
                                  2, ctx->id,
-                                 (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                 NGX_HTTP_VIDSTREAM_API_CSTR,
                                  ctx->sub.data, ctx->sub.len);
         break;
 

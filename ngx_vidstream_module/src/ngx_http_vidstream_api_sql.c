@@ -146,7 +146,8 @@ ngx_uint_t  ngx_http_vidstream_api_nstmts =
 
 /*
  * Sends a statement with nparams (value, length) pairs (a NULL value is
- * SQL NULL).  NGX_OK: the handler runs later.  Otherwise what the caller
+ * SQL NULL; the length NGX_HTTP_VIDSTREAM_API_CSTR: a NUL-terminated value
+ * that lives as long as the request, passed without a copy).  NGX_OK: the handler runs later.  Otherwise what the caller
  * returns / finalizes with (503 already sent).
  */
 
@@ -175,9 +176,13 @@ ngx_http_vidstream_api_query(ngx_http_vidstream_api_ctx_t *ctx,
         value = va_arg(args, u_char *);
         len = va_arg(args, size_t);
 
-        /* text parameters go to libpq as C strings */
+        /* text parameters go to libpq as C strings: copied unless they
+         * are already (NGX_HTTP_VIDSTREAM_API_CSTR) */
 
-        if (value) {
+        if (len == NGX_HTTP_VIDSTREAM_API_CSTR) {
+            len = value ? ngx_strlen(value) : 0;
+
+        } else if (value) {
             p = ngx_pnalloc(ctx->request->pool, len + 1);
             if (p == NULL) {
                 va_end(args);
