@@ -3,6 +3,7 @@
  * notifications (raw or in an SNS envelope) and s3:TestEvent.
  */
 #include "vs_msg.h"
+#include "vs_keys.h"
 #include "vs_util.h"
 
 #include <jansson.h>
@@ -10,9 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define VS_S3_PREFIX  "input/"
-#define VS_S3_SUFFIX  "/source"
 
 
 /* 1 when s[0..len) is valid UTF-8 without control characters. */
@@ -70,7 +68,7 @@ vs_job_text_ok(const char *s, size_t len)
 const char *
 vs_msg_job_invalid(const vs_msg_job_t *job)
 {
-    size_t  olen, klen, want;
+    size_t  olen, klen;
 
     if (job == NULL) {
         return "no job";
@@ -109,17 +107,10 @@ vs_msg_job_invalid(const vs_msg_job_t *job)
     }
 
     klen = strlen(job->key);
-    want = sizeof(VS_S3_PREFIX) - 1 + olen + 1 + VS_MSG_ID_LEN
-           + sizeof(VS_S3_SUFFIX) - 1;
 
-    if (klen > VS_MSG_MAX_FIELD || klen != want
-        || memcmp(job->key, VS_S3_PREFIX, sizeof(VS_S3_PREFIX) - 1) != 0
-        || memcmp(job->key + sizeof(VS_S3_PREFIX) - 1, job->owner, olen) != 0
-        || job->key[sizeof(VS_S3_PREFIX) - 1 + olen] != '/'
-        || memcmp(job->key + sizeof(VS_S3_PREFIX) + olen, job->video_id,
-                  VS_MSG_ID_LEN) != 0
-        || strcmp(job->key + klen - (sizeof(VS_S3_SUFFIX) - 1), VS_S3_SUFFIX)
-           != 0)
+    if (klen > VS_MSG_MAX_FIELD
+        || !vs_keys_is_input(job->key, klen, job->owner, olen,
+                             job->video_id))
     {
         return "key is not input/<owner>/<video_id>/source";
     }
@@ -223,39 +214,17 @@ vs_msg_job_encode_buf(const vs_msg_job_t *job, char *buf, size_t size)
 int
 vs_msg_key_split(const char *key, char **owner, char **video_id)
 {
-    const char  *o, *slash;
-    size_t       klen, olen;
+    vs_keys_input_t  parts;
 
     *owner = NULL;
     *video_id = NULL;
 
-    klen = strlen(key);
-    if (klen < sizeof(VS_S3_PREFIX) - 1 + 2 + VS_MSG_ID_LEN
-               + sizeof(VS_S3_SUFFIX) - 1
-        || memcmp(key, VS_S3_PREFIX, sizeof(VS_S3_PREFIX) - 1) != 0
-        || strcmp(key + klen - (sizeof(VS_S3_SUFFIX) - 1), VS_S3_SUFFIX) != 0)
-    {
+    if (vs_keys_input_parse(key, strlen(key), &parts) != 0) {
         return -1;
     }
 
-    o = key + sizeof(VS_S3_PREFIX) - 1;
-    slash = strchr(o, '/');
-    if (slash == NULL || slash == o) {
-        return -1;
-    }
-
-    olen = (size_t) (slash - o);
-
-    /* exactly: owner '/' uuid "/source" */
-    if ((size_t) (key + klen - slash)
-        != 1 + VS_MSG_ID_LEN + sizeof(VS_S3_SUFFIX) - 1
-        || !vs_uuid_valid(slash + 1, VS_MSG_ID_LEN))
-    {
-        return -1;
-    }
-
-    *owner = strndup(o, olen);
-    *video_id = strndup(slash + 1, VS_MSG_ID_LEN);
+    *owner = strndup(parts.sub, parts.sub_len);
+    *video_id = strndup(parts.id, VS_KEYS_ID_LEN);
 
     if (*owner == NULL || *video_id == NULL) {
         free(*owner);
@@ -469,7 +438,9 @@ vs_msg_parse_record(json_t *rec, vs_msg_t *msg)
         goto failed;
     }
 
-    if (strncmp(key, VS_S3_PREFIX, sizeof(VS_S3_PREFIX) - 1) != 0) {
+    if (strncmp(key, VS_KEYS_INPUT_PREFIX,
+                VS_KEYS_LIT_LEN(VS_KEYS_INPUT_PREFIX)) != 0)
+    {
         free(key);
         return 0;
     }

@@ -61,7 +61,7 @@ const char *vs_msg_job_invalid(const vs_msg_job_t *job);
 /*
  * Splits an input key "input/<owner>/<video_id>/source" (already decoded)
  * into malloc'd *owner and *video_id. Returns 0, or -1 when the key does
- * not have that shape (nothing is allocated then).
+ * not have that shape (vs_keys_input_parse(); nothing is allocated then).
  */
 int vs_msg_key_split(const char *key, char **owner, char **video_id);
 

@@ -2,6 +2,7 @@
  * libvidstream: playback tokens and the playable files (vs_playback.h).
  */
 #include "vs_playback.h"
+#include "vs_keys.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -430,23 +431,26 @@ vs_play_file_type(const char *file, size_t len)
         return NULL;
     }
 
-    if (VS_LIT(file, len, "video.mp4")) {
+    if (VS_LIT(file, len, VS_KEYS_MP4)) {
         return "video/mp4";
     }
 
-    if (VS_LIT(file, len, "thumbnail.jpg")) {
+    if (VS_LIT(file, len, VS_KEYS_THUMBNAIL)) {
         return "image/jpeg";
     }
 
-    if (VS_LIT(file, len, "hls/index.m3u8")) {
+    if (VS_LIT(file, len, VS_KEYS_HLS_MASTER)) {
         return m3u8;
     }
 
-    if (len < sizeof("hls/") - 1 || memcmp(file, "hls/", 4) != 0) {
+    if (len < sizeof(VS_KEYS_HLS_DIR "/") - 1
+        || memcmp(file, VS_KEYS_HLS_DIR "/", sizeof(VS_KEYS_HLS_DIR "/") - 1)
+           != 0)
+    {
         return NULL;
     }
 
-    p = file + 4;
+    p = file + sizeof(VS_KEYS_HLS_DIR "/") - 1;
     last = file + len;
 
     n = vs_play_name(p, last - p, 32);

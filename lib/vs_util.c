@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include <openssl/rand.h>
+
 int
 vs_uuid_valid(const char *s, size_t len)
 {
@@ -27,6 +29,35 @@ vs_uuid_valid(const char *s, size_t len)
     }
 
     return 1;
+}
+
+int
+vs_uuid_v4(char out[37])
+{
+    static const char  hex[] = "0123456789abcdef";
+    unsigned char      b[16];
+    size_t             i;
+    char              *p;
+
+    if (RAND_bytes(b, sizeof(b)) != 1) {
+        return -1;
+    }
+
+    /* RFC 9562 section 5.4: version 4, variant 10 */
+    b[6] = (unsigned char) ((b[6] & 0x0f) | 0x40);
+    b[8] = (unsigned char) ((b[8] & 0x3f) | 0x80);
+
+    p = out;
+    for (i = 0; i < sizeof(b); i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            *p++ = '-';
+        }
+        *p++ = hex[b[i] >> 4];
+        *p++ = hex[b[i] & 0x0f];
+    }
+    *p = '\0';
+
+    return 0;
 }
 
 int

@@ -10,6 +10,11 @@
 /* 1 when s[0..len) is a lowercase canonical UUID (8-4-4-4-12 hex). */
 int vs_uuid_valid(const char *s, size_t len);
 
+/* A new random (version 4) UUID from OpenSSL's CSPRNG, lowercase, into
+ * out[0..36] with a NUL after it. Returns 0, or -1 when RAND_bytes fails
+ * (out is not written then). */
+int vs_uuid_v4(char out[37]);
+
 /* RFC 3339 UTC with second precision, "2026-11-21T10:00:00Z": writes
  * VS_RFC3339_LEN bytes plus a NUL into out (which must hold 21 bytes).
  * Returns 0, or -1 when t cannot be represented. */

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "s3.h"
 #include "transcode.h"
+#include "vs_keys.h"
 #include "vs_msg.h"
 
 #include <errno.h>
@@ -349,7 +350,7 @@ vs_job_upload_hls(vs_job_ctx_t *ctx, const char *dir, const char *prefix,
         if (!S_ISREG(st.st_mode)) {
             continue;
         }
-        if (depth == 0 && strcmp(e->d_name, "index.m3u8") == 0) {
+        if (depth == 0 && strcmp(e->d_name, VS_KEYS_HLS_MASTER_NAME) == 0) {
             master = 1;
             continue;
         }
@@ -365,8 +366,8 @@ vs_job_upload_hls(vs_job_ctx_t *ctx, const char *dir, const char *prefix,
     closedir(d);
 
     if (rc == 0 && master) {
-        snprintf(path, sizeof(path), "%s/index.m3u8", dir);
-        snprintf(key, sizeof(key), "%s/index.m3u8", prefix);
+        snprintf(path, sizeof(path), "%s/" VS_KEYS_HLS_MASTER_NAME, dir);
+        snprintf(key, sizeof(key), "%s/" VS_KEYS_HLS_MASTER_NAME, prefix);
         rc = vs_job_upload(ctx, path, key, "application/vnd.apple.mpegurl",
                            err, err_size);
     }
@@ -678,30 +679,57 @@ vs_job_transcode(vs_job_run_t *run)
 }
 
 
+/*
+ * output/<sub>/<id>/<file> (lib/vs_keys) into key[VS_KEYS_MAX + 1]; a
+ * video whose keys S3 cannot take (longer than 1024 bytes) fails for good.
+ */
+static int
+vs_job_output_key(const vs_msg_job_t *job, const char *file, char *key,
+    char *err, size_t err_size)
+{
+    if (vs_keys_output(key, VS_KEYS_MAX + 1, job->owner, strlen(job->owner),
+                       job->video_id, file, strlen(file))
+        < 0)
+    {
+        snprintf(err, err_size, "no S3 key for output/<sub>/<id>/%s: the "
+                 "owner makes it longer than %d bytes", file, VS_KEYS_MAX);
+        return VS_S3_PERMANENT;
+    }
+
+    return 0;
+}
+
+
 /* 5. store: the outputs under output/<sub>/<id>/ (section 4). */
 static vs_stage_t
 vs_job_store(vs_job_run_t *run)
 {
     vs_job_ctx_t        *ctx = run->ctx;
     const vs_msg_job_t      *job = run->job;
-    char                 key[2048];
+    char                 key[VS_KEYS_MAX + 1];
     int                  rc;
 
-    snprintf(key, sizeof(key), "output/%s/%s/video.mp4", job->owner,
-             job->video_id);
-    rc = vs_job_upload(ctx, run->mp4, key, "video/mp4", run->err,
-                       sizeof(run->err));
+    rc = vs_job_output_key(job, VS_KEYS_MP4, key, run->err,
+                           sizeof(run->err));
     if (rc == 0) {
-        snprintf(key, sizeof(key), "output/%s/%s/thumbnail.jpg", job->owner,
-                 job->video_id);
+        rc = vs_job_upload(ctx, run->mp4, key, "video/mp4", run->err,
+                           sizeof(run->err));
+    }
+    if (rc == 0) {
+        rc = vs_job_output_key(job, VS_KEYS_THUMBNAIL, key, run->err,
+                               sizeof(run->err));
+    }
+    if (rc == 0) {
         rc = vs_job_upload(ctx, run->jpg, key, "image/jpeg", run->err,
                            sizeof(run->err));
     }
     if (rc == 0 && ctx->cfg->hls) {
-        snprintf(key, sizeof(key), "output/%s/%s/hls", job->owner,
-                 job->video_id);
-        rc = vs_job_upload_hls(ctx, run->hls, key, 0, run->err,
+        rc = vs_job_output_key(job, VS_KEYS_HLS_DIR, key, run->err,
                                sizeof(run->err));
+        if (rc == 0) {
+            rc = vs_job_upload_hls(ctx, run->hls, key, 0, run->err,
+                                   sizeof(run->err));
+        }
     }
     if (rc == VS_S3_PERMANENT) {
         /* S3 refused the outputs for good (a 4xx other than throttling) */

@@ -9,6 +9,7 @@
 
 #include "ngx_http_vidstream_api.h"
 #include "ngx_http_vidstream_sqs.h"
+#include "vs_keys.h"
 
 
 static void ngx_http_vidstream_api_creds_done(ngx_http_request_t *r);
@@ -30,14 +31,51 @@ static ngx_int_t ngx_http_vidstream_api_queued(
     ngx_http_vidstream_api_ctx_t *ctx);
 
 
+/*
+ * The id is drawn here rather than by PostgreSQL so that the row's input
+ * key is the one lib/vs_keys writes: both go with the INSERT, one
+ * statement as before.
+ */
+
 ngx_int_t
 ngx_http_vidstream_api_create_query(ngx_http_vidstream_api_ctx_t *ctx)
 {
+    long                 n;
+    size_t               size;
+    ngx_http_request_t  *r;
+
+    r = ctx->request;
+    size = VS_KEYS_INPUT_LEN(ctx->sub.len) + 1;
+
+    ctx->input_key.data = ngx_pnalloc(r->pool, size);
+    if (ctx->input_key.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (vs_uuid_v4((char *) ctx->id) != 0) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "vidstream api: RAND_bytes failed, no video id");
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    n = vs_keys_input((char *) ctx->input_key.data, size,
+                      (char *) ctx->sub.data, ctx->sub.len,
+                      (char *) ctx->id);
+    if (n < 0) {
+        /* the token's sub was checked (no '/', no control character) */
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "vidstream api: no input key for sub \"%V\"",
+                      &ctx->sub);
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    ctx->input_key.len = n;
+
     if (ctx->idempotency_key.len) {
         ctx->state.create = NGX_HTTP_VIDSTREAM_CREATE_INSERT_IDEM;
 
         return ngx_http_vidstream_api_query(ctx,
-                                       NGX_HTTP_VIDSTREAM_STMT_CREATE_IDEM, 6,
+                                       NGX_HTTP_VIDSTREAM_STMT_CREATE_IDEM, 8,
                                        ctx->sub.data, ctx->sub.len,
                                        ctx->filename.data,
                                        ctx->filename.len,
@@ -48,18 +86,26 @@ ngx_http_vidstream_api_create_query(ngx_http_vidstream_api_ctx_t *ctx)
                                        ctx->idempotency_key.len,
                                        ctx->request_hash,
                                        (size_t)
-                                       NGX_HTTP_VIDSTREAM_REQUEST_HASH_LEN);
+                                       NGX_HTTP_VIDSTREAM_REQUEST_HASH_LEN,
+                                       ctx->id,
+                                       (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                       ctx->input_key.data,
+                                       ctx->input_key.len);
     }
 
     ctx->state.create = NGX_HTTP_VIDSTREAM_CREATE_INSERT;
 
-    return ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_CREATE, 4,
+    return ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_CREATE, 6,
                                         ctx->sub.data, ctx->sub.len,
                                         ctx->filename.data,
                                         ctx->filename.len,
                                         ctx->content_type.data,
                                         ctx->content_type.len,
-                                        ctx->size, ngx_strlen(ctx->size));
+                                        ctx->size, ngx_strlen(ctx->size),
+                                        ctx->id,
+                                        (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                        ctx->input_key.data,
+                                        ctx->input_key.len);
 }
 
 
@@ -242,6 +288,7 @@ ngx_http_vidstream_api_created_video(ngx_http_vidstream_api_ctx_t *ctx,
     ngx_str_t *id, ngx_str_t *vid)
 {
     u_char              *body, *p, *video;
+    long                 n;
     size_t               video_len;
     ngx_str_t            url, key;
     vs_sigv4_kv_t        header;
@@ -266,15 +313,20 @@ ngx_http_vidstream_api_created_video(ngx_http_vidstream_api_ctx_t *ctx,
         return ngx_http_vidstream_api_unavailable(r);
     }
 
-    /* input/<sub>/<id>/source */
+    /* the key of the video created now or before, under its id */
 
-    key.len = sizeof("input///source") - 1 + ctx->sub.len + id->len;
-    key.data = ngx_pnalloc(r->pool, key.len);
+    key.data = ngx_pnalloc(r->pool, VS_KEYS_INPUT_LEN(ctx->sub.len) + 1);
     if (key.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_sprintf(key.data, "input/%V/%V/source", &ctx->sub, id);
+    n = vs_keys_input((char *) key.data, VS_KEYS_INPUT_LEN(ctx->sub.len) + 1,
+                      (char *) ctx->sub.data, ctx->sub.len, (char *) id->data);
+    if (n < 0) {
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    key.len = n;
 
     header.name = "content-type";
     header.name_len = sizeof("content-type") - 1;

@@ -10,6 +10,7 @@
 #include "ngx_http_vidstream_api.h"
 #include "ngx_http_vidstream_s3.h"
 
+#include "vs_keys.h"
 #include "vs_s3xml.h"
 
 
@@ -106,6 +107,7 @@ ngx_http_vidstream_api_delete_next(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_vidstream_api_s3_list(ngx_http_vidstream_api_ctx_t *ctx)
 {
+    long                                 n;
     ngx_int_t                            rc;
     ngx_str_t                            prefix;
     vs_sigv4_kv_t                        query[2];
@@ -144,14 +146,21 @@ ngx_http_vidstream_api_s3_list(ngx_http_vidstream_api_ctx_t *ctx)
         return ngx_http_vidstream_api_unavailable(r);
     }
 
-    prefix.len = sizeof("output///") - 1 + ctx->sub.len
-                 + NGX_HTTP_VIDSTREAM_UUID_LEN;
-    prefix.data = ngx_pnalloc(r->pool, prefix.len);
+    prefix.data = ngx_pnalloc(r->pool,
+                              VS_KEYS_OUTPUT_PREFIX_LEN(ctx->sub.len) + 1);
     if (prefix.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_sprintf(prefix.data, "output/%V/%s/", &ctx->sub, ctx->id);
+    n = vs_keys_output_prefix((char *) prefix.data,
+                              VS_KEYS_OUTPUT_PREFIX_LEN(ctx->sub.len) + 1,
+                              (char *) ctx->sub.data, ctx->sub.len,
+                              (char *) ctx->id);
+    if (n < 0) {
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    prefix.len = n;
 
     query[0].name = "list-type";
     query[0].name_len = sizeof("list-type") - 1;

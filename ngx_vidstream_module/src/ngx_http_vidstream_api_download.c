@@ -11,6 +11,8 @@
 
 #include "ngx_http_vidstream_api.h"
 
+#include "vs_keys.h"
+
 
 static ngx_int_t ngx_http_vidstream_api_downloaded(
     ngx_http_vidstream_api_ctx_t *ctx, ngx_http_vidstream_api_video_t *video);
@@ -131,7 +133,8 @@ ngx_http_vidstream_api_downloaded(ngx_http_vidstream_api_ctx_t *ctx,
     ngx_http_vidstream_api_video_t *video)
 {
     u_char              *body, *p, *disp;
-    size_t               disp_len;
+    long                 n;
+    size_t               len, disp_len;
     ngx_str_t            key, url;
     ngx_uint_t           ready, nquery;
     vs_sigv4_kv_t        query[1];
@@ -139,8 +142,8 @@ ngx_http_vidstream_api_downloaded(ngx_http_vidstream_api_ctx_t *ctx,
     ngx_http_request_t  *r;
     u_char               expires_at[VS_RFC3339_LEN + 1];
 
-    static const char   *names[] = { "video.mp4", "thumbnail.jpg",
-                                     "hls/index.m3u8" };
+    static const char   *names[] = { VS_KEYS_MP4, VS_KEYS_THUMBNAIL,
+                                     VS_KEYS_HLS_MASTER };
     static const char   *variants[] = { "mp4", "thumbnail", "hls" };
 
     r = ctx->request;
@@ -172,16 +175,21 @@ ngx_http_vidstream_api_downloaded(ngx_http_vidstream_api_ctx_t *ctx,
                                                 p - body);
     }
 
-    key.len = sizeof("output///") - 1 + ctx->sub.len
-              + NGX_HTTP_VIDSTREAM_UUID_LEN
-              + ngx_strlen(names[ctx->variant]);
-    key.data = ngx_pnalloc(r->pool, key.len);
+    len = VS_KEYS_OUTPUT_LEN(ctx->sub.len, ngx_strlen(names[ctx->variant]))
+          + 1;
+    key.data = ngx_pnalloc(r->pool, len);
     if (key.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_sprintf(key.data, "output/%V/%s/%s", &ctx->sub, ctx->id,
-                names[ctx->variant]);
+    n = vs_keys_output((char *) key.data, len, (char *) ctx->sub.data,
+                       ctx->sub.len, (char *) ctx->id, names[ctx->variant],
+                       ngx_strlen(names[ctx->variant]));
+    if (n < 0) {
+        return ngx_http_vidstream_api_unavailable(r);
+    }
+
+    key.len = n;
 
     nquery = 0;
 

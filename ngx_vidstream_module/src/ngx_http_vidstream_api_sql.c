@@ -19,19 +19,20 @@ ngx_http_vidstream_pg_stmt_t  ngx_http_vidstream_api_stmts[] = {
 
     { "vs_health", "SELECT 1", 1 },
 
-    /* $1 sub, $2 filename, $3 content_type, $4 size */
+    /* $1 sub, $2 filename, $3 content_type, $4 size, $5 id, $6 input_key */
     { "vs_create",
-      "WITH n AS (SELECT gen_random_uuid() AS id)"
+      "WITH n AS (SELECT $5::uuid AS id)"
       " INSERT INTO videos (id, owner_sub, filename, content_type, size,"
       " input_key)"
       " SELECT n.id, $1, $2, $3, $4::bigint,"
-      " 'input/' || $1 || '/' || n.id || '/source' FROM n"
+      " $6 FROM n"
       " RETURNING id::text, " NGX_HTTP_VIDSTREAM_VIDEO_JSON, 0 },
 
     /*
      * $1 sub, $2 filename, $3 content_type, $4 size, $5 Idempotency-Key,
-     * $6 request hash: id, video, and "created", "repeat" (the key's video,
-     * same request) or "conflict" (another request under the key).
+     * $6 request hash, $7 the new id, $8 its input_key: id, video, and
+     * "created", "repeat" (the key's video, same request) or "conflict"
+     * (another request under the key).
      *
      * The key row is written first and always: a new key binds the new
      * id (the video row follows in the same statement; the foreign key is
@@ -43,7 +44,7 @@ ngx_http_vidstream_pg_stmt_t  ngx_http_vidstream_api_stmts[] = {
      * it, and read again then (vs_get).
      */
     { "vs_create_idem",
-      "WITH n AS (SELECT gen_random_uuid() AS id),"
+      "WITH n AS (SELECT $7::uuid AS id),"
       " k AS (INSERT INTO idempotency_keys AS i"
       " (owner_sub, key, request_hash, video_id)"
       " SELECT $1, $5, $6, n.id FROM n"
@@ -58,7 +59,7 @@ ngx_http_vidstream_pg_stmt_t  ngx_http_vidstream_api_stmts[] = {
       " v AS (INSERT INTO videos (id, owner_sub, filename, content_type,"
       " size, input_key)"
       " SELECT k.video_id, $1, $2, $3, $4::bigint,"
-      " 'input/' || $1 || '/' || k.video_id || '/source'"
+      " $8"
       " FROM k, n WHERE k.video_id = n.id"
       " RETURNING id::text, " NGX_HTTP_VIDSTREAM_VIDEO_JSON " AS video)"
       " SELECT id, video, 'created' FROM v"

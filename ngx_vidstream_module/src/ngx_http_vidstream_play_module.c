@@ -48,6 +48,7 @@
 #include "ngx_http_vidstream_play.h"
 #include "ngx_http_vidstream_metrics.h"
 
+#include "vs_keys.h"
 #include "vs_playback.h"
 #include "vs_util.h"
 
@@ -447,7 +448,6 @@ ngx_http_vidstream_play_object(ngx_http_request_t *r,
     ngx_str_t *file, const char *content_type,
     ngx_http_vidstream_play_object_t **object)
 {
-    u_char                            *p;
     ssize_t                            n;
     ngx_http_vidstream_play_object_t  *o;
 
@@ -460,19 +460,24 @@ ngx_http_vidstream_play_object(ngx_http_request_t *r,
     o->content_type.data = (u_char *) content_type;
     o->content_type.len = ngx_strlen(content_type);
 
-    o->key.len = sizeof("output///") - 1 + claims->sub_len
-                 + VS_PLAY_UUID_LEN + file->len;
-    o->key.data = ngx_pnalloc(r->pool, o->key.len);
+    o->key.data = ngx_pnalloc(r->pool,
+                              VS_KEYS_OUTPUT_LEN(claims->sub_len, file->len)
+                              + 1);
     if (o->key.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_cpymem(o->key.data, "output/", sizeof("output/") - 1);
-    p = ngx_cpymem(p, claims->sub, claims->sub_len);
-    *p++ = '/';
-    p = ngx_cpymem(p, claims->video_id, VS_PLAY_UUID_LEN);
-    *p++ = '/';
-    ngx_memcpy(p, file->data, file->len);
+    n = vs_keys_output((char *) o->key.data,
+                       VS_KEYS_OUTPUT_LEN(claims->sub_len, file->len) + 1,
+                       claims->sub, claims->sub_len, claims->video_id,
+                       (char *) file->data, file->len);
+    if (n < 0) {
+        /* a token's sub and an allow-listed file always make a key */
+        return ngx_http_vidstream_play_reject(r, NGX_HTTP_NOT_FOUND,
+                                              "not_found", "no such file");
+    }
+
+    o->key.len = n;
 
     o->path.data = ngx_pnalloc(r->pool, VS_AWS_BASE_PATH_MAX + 3
                                         + 3 * (s3->bucket.len + o->key.len));

@@ -1,10 +1,61 @@
 #include "vs_test.h"
 #include "vs_util.h"
 
+/*
+ * vs_uuid_v4: every draw a valid lowercase UUID with version 4 and the
+ * RFC 9562 variant; the other 122 bits vary (each free hex digit takes
+ * more than one value over the draws, two draws never repeat).
+ */
+static void
+test_uuid_v4(void)
+{
+    char          id[37], first[37];
+    unsigned int  seen[36];
+    int           i, j, ok = 1, varies = 1, differ = 0;
+
+    memset(seen, 0, sizeof(seen));
+    memset(id, 'x', sizeof(id));
+
+    CHECK(vs_uuid_v4(first) == 0);
+    CHECK(first[36] == '\0' && strlen(first) == 36);
+
+    for (i = 0; i < 512; i++) {
+        if (vs_uuid_v4(id) != 0 || id[36] != '\0'
+            || !vs_uuid_valid(id, 36) || id[14] != '4'
+            || strchr("89ab", id[19]) == NULL)
+        {
+            ok = 0;
+        }
+        differ += strcmp(id, first) != 0;
+        for (j = 0; j < 36 && ok; j++) {
+            seen[j] |= id[j] == '-'
+                       ? 0 : 1u << (id[j] <= '9' ? id[j] - '0'
+                                                 : id[j] - 'a' + 10);
+        }
+    }
+
+    for (j = 0; j < 36; j++) {
+        if (j == 8 || j == 13 || j == 14 || j == 18 || j == 23) {
+            continue;
+        }
+        /* the variant digit holds 2 random bits, every other one 4 */
+        if (__builtin_popcount(seen[j]) < (j == 19 ? 4 : 16)) {
+            varies = 0;
+        }
+    }
+
+    CHECK(ok);
+    CHECK(varies);
+    CHECK(differ == 512);
+}
+
+
 int
 main(void)
 {
     char buf[VS_RFC3339_LEN + 1];
+
+    test_uuid_v4();
 
     CHECK(vs_uuid_valid("0b0e7c56-3a5f-4f5e-9a3c-1d2e3f405162", 36));
     CHECK(!vs_uuid_valid("0B0E7C56-3A5F-4F5E-9A3C-1D2E3F405162", 36));
