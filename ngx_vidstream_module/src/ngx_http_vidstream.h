@@ -3,9 +3,10 @@
  * ngx_vidstream_module: what its nginx modules share.
  *
  * The addon is several nginx modules in one .so, one per concern:
- *   ngx_http_vidstream_module       core: health endpoints, JSON errors
+ *   ngx_http_vidstream_module       core: complete bodies, JSON errors
  *   ngx_http_vidstream_auth_module  Cognito JWT validation (access phase)
- *   ngx_http_vidstream_api_module   the videos API (PostgreSQL, S3, SQS)
+ *   ngx_http_vidstream_api_module   the videos API (PostgreSQL, S3, SQS),
+ *                                   the health endpoints
  *   ngx_http_vidstream_play_module  /play: playback tokens, S3 behind a cache
  *   ngx_http_vidstream_multipart_module  multipart uploads: create, part
  *                                   URLs, ListParts, complete, abort

@@ -308,7 +308,11 @@ ngx_int_t ngx_http_vidstream_api_delete_result(
     ngx_http_vidstream_api_ctx_t *ctx,
     ngx_http_vidstream_pg_status_e status, PGresult *res);
 
-/* _api_health.c */
+/* _api_health.c: vidstream_health, vidstream_healthz */
+char *ngx_http_vidstream_health(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_vidstream_healthz(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 ngx_int_t ngx_http_vidstream_healthz_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_vidstream_healthz_part_done(
     ngx_http_vidstream_api_ctx_t *ctx);

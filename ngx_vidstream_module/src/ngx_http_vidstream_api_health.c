@@ -1,17 +1,110 @@
 
 /*
- * ngx_http_vidstream_api_health.c
+ * ngx_http_vidstream_api_health.c: the health endpoints.
  *
- * GET /healthz: PostgreSQL and Redis checked at once, one answer once
- * both have reported.
+ *     location = /upload/health   { vidstream_health upload; }
+ *     location = /download/health { vidstream_health download; }
+ *     location = /healthz         { vidstream_healthz; }
+ *
+ * vidstream_health is the load balancer's liveness check: a fixed text,
+ * no backend asked.  /healthz checks PostgreSQL and Redis at once and
+ * answers once both have reported.
  */
 
 
 #include "ngx_http_vidstream_api.h"
 
 
+static ngx_int_t ngx_http_vidstream_health_upload(ngx_http_request_t *r);
+static ngx_int_t ngx_http_vidstream_health_download(ngx_http_request_t *r);
+static ngx_int_t ngx_http_vidstream_health_send(ngx_http_request_t *r,
+    ngx_str_t *body);
 static void ngx_http_vidstream_healthz_redis_done(
     ngx_http_vidstream_redis_check_t *check, ngx_uint_t ok);
+
+
+static ngx_str_t  ngx_http_vidstream_text_plain = ngx_string("text/plain");
+
+
+/* vidstream_health upload | download */
+
+char *
+ngx_http_vidstream_health(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    value = cf->args->elts;
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (ngx_strcmp(value[1].data, "upload") == 0) {
+        clcf->handler = ngx_http_vidstream_health_upload;
+
+    } else if (ngx_strcmp(value[1].data, "download") == 0) {
+        clcf->handler = ngx_http_vidstream_health_download;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "invalid value \"%V\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* vidstream_healthz */
+
+char *
+ngx_http_vidstream_healthz(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_vidstream_healthz_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static ngx_int_t
+ngx_http_vidstream_health_upload(ngx_http_request_t *r)
+{
+    static ngx_str_t  body = ngx_string("upload ok\n");
+
+    return ngx_http_vidstream_health_send(r, &body);
+}
+
+
+static ngx_int_t
+ngx_http_vidstream_health_download(ngx_http_request_t *r)
+{
+    static ngx_str_t  body = ngx_string("download ok\n");
+
+    return ngx_http_vidstream_health_send(r, &body);
+}
+
+
+static ngx_int_t
+ngx_http_vidstream_health_send(ngx_http_request_t *r, ngx_str_t *body)
+{
+    ngx_int_t  rc;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_vidstream_send_error(r, NGX_HTTP_NOT_ALLOWED,
+                                             "method_not_allowed",
+                                             "use GET or HEAD");
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    return ngx_http_vidstream_send_body(r, NGX_HTTP_OK,
+                                        &ngx_http_vidstream_text_plain,
+                                        body->data, body->len);
+}
 
 
 /*

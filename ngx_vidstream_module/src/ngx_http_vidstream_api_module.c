@@ -33,7 +33,7 @@
  *   _api_download.c  download, playback, presign  (download_state_e)
  *   _api_cache.c     done videos in shared memory, for download/playback
  *   _api_delete.c    delete                       (delete_state_e)
- *   _api_health.c    /healthz
+ *   _api_health.c    vidstream_health and /healthz
  * S3 and SQS requests go through ngx_http_vidstream_s3.c and _sqs.c.
  */
 
@@ -45,8 +45,6 @@ static void ngx_http_vidstream_api_cleanup(void *data);
 static ngx_int_t ngx_http_vidstream_api_route(ngx_http_request_t *r,
     ngx_http_vidstream_api_ctx_t *ctx);
 static char *ngx_http_vidstream_api(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static char *ngx_http_vidstream_healthz(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_vidstream_postgres(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
@@ -73,6 +71,13 @@ static ngx_command_t  ngx_http_vidstream_api_commands[] = {
     { ngx_string("vidstream_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_vidstream_api,
+      0,
+      0,
+      NULL },
+
+    { ngx_string("vidstream_health"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_vidstream_health,
       0,
       0,
       NULL },
@@ -667,18 +672,6 @@ ngx_http_vidstream_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     *loc = clcf;
-
-    return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_vidstream_healthz(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_core_loc_conf_t  *clcf;
-
-    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
-    clcf->handler = ngx_http_vidstream_healthz_handler;
 
     return NGX_CONF_OK;
 }
