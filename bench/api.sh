@@ -59,7 +59,7 @@ id=$(psql "$VIDSTREAM_DATABASE_URL" -X -q -At -c "
            'input/$sub/' || n.id || '/source', true FROM n RETURNING id")
 
 mkdir -p "$dir/logs"
-write_conf() {  # write_conf BODY_FILE [CACHE DIRECTIVE]
+write_conf() {  # write_conf BODY_FILE [CACHE DIRECTIVE] (CREATE_BODY_FILE: $dir/cbody)
     cat > "$dir/nginx.conf" <<_EOC_
 load_module $module;
 worker_processes 1;
@@ -84,6 +84,10 @@ http {
             default_type application/json;
             return 200 '$(cat "$1" 2>/dev/null || echo x)';
         }
+        location = /bare_create {
+            default_type application/json;
+            return 201 '$(cat "$dir/cbody" 2>/dev/null || echo x)';
+        }
     }
 }
 _EOC_
@@ -104,6 +108,15 @@ write_conf /dev/null
 run_nginx
 url="http://127.0.0.1:$port/videos/$id/download"
 curl -s -H "Authorization: Bearer $token" "$url" | tr -d "\n'" > "$dir/body"
+create='{"filename":"bench.mov","content_type":"video/quicktime","size":1234}'
+curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    --data-binary "$create" "http://127.0.0.1:$port/videos" | tr -d "\n'" > "$dir/cbody"
+grep -q '"upload"' "$dir/cbody" || { echo "bench/api: create failed" >&2; exit 1; }
+cat > "$dir/create.lua" <<_EOL_
+wrk.method = "POST"
+wrk.body = '$create'
+wrk.headers["Content-Type"] = "application/json"
+_EOL_
 curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$url" \
     | grep -qx 200 || { echo "bench/api: download is not 200" >&2; exit 1; }
 kill "$pid"; wait "$pid" 2>/dev/null || true
@@ -131,11 +144,11 @@ pg_pids() {
 }
 hz=$(getconf CLK_TCK)
 
-wrk_run() {  # wrk_run NAME URL [HEADER]
+wrk_run() {  # wrk_run NAME URL [HEADER [wrk args...]]
     local pgs n0 n1 p0 p1 total
     pgs=$(pg_pids)
     n0=$(cpu_ticks "$worker"); p0=$(cpu_ticks $pgs)
-    wrk -t2 -c"$conns" -d"$dur" --latency ${3:+-H "$3"} "$2" > "$dir/$1.out"
+    wrk -t2 -c"$conns" -d"$dur" --latency ${3:+-H "$3"} "${@:4}" "$2" > "$dir/$1.out"
     n1=$(cpu_ticks "$worker"); p1=$(cpu_ticks $pgs)
     rps=$(awk '/^Requests\/sec/ {print $2}' "$dir/$1.out")
     p99=$(awk '$1 == "99%" {print $2}' "$dir/$1.out")
@@ -159,14 +172,24 @@ run_nginx
 worker=$(pgrep -P "$pid" | head -n1)
 cached=$(wrk_run download_cached "$url" "Authorization: Bearer $token")
 
+# POST /videos (a row inserted, a presigned PUT) against a bare 201 of the
+# same size
+bare_create=$(wrk_run bare_create "http://127.0.0.1:$port/bare_create")
+created=$(wrk_run create "http://127.0.0.1:$port/videos" "Authorization: Bearer $token" -s "$dir/create.lua")
+
 echo "$bare"
 echo "$api"
 echo "$cached"
+echo "$bare_create"
+echo "$created"
 b=$(echo "$bare" | sed 's/.*rps=\([0-9.]*\).*/\1/')
 a=$(echo "$api" | sed 's/.*rps=\([0-9.]*\).*/\1/')
 c=$(echo "$cached" | sed 's/.*rps=\([0-9.]*\).*/\1/')
-awk -v a="$a" -v b="$b" -v c="$c" 'BEGIN {
+d=$(echo "$created" | sed 's/.*rps=\([0-9.]*\).*/\1/')
+e=$(echo "$bare_create" | sed 's/.*rps=\([0-9.]*\).*/\1/')
+awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v e="$e" 'BEGIN {
     printf "ratio download/bare = %.2f (every request reads PostgreSQL)\n", a / b
-    printf "ratio download_cached/bare = %.2f (vidstream_video_cache; target >= 0.70)\n", c / b }'
+    printf "ratio download_cached/bare = %.2f (vidstream_video_cache; target >= 0.70)\n", c / b
+    printf "ratio create/bare_create = %.2f (reported)\n", d / e }'
 
-psql "$VIDSTREAM_DATABASE_URL" -X -q -c "DELETE FROM videos WHERE owner_sub = '$sub'" >/dev/null
+psql "$VIDSTREAM_DATABASE_URL" -X -q -c "DELETE FROM videos WHERE owner_sub = '$sub'; DELETE FROM idempotency_keys WHERE owner_sub = '$sub'" 2>/dev/null || psql "$VIDSTREAM_DATABASE_URL" -X -q -c "DELETE FROM videos WHERE owner_sub = '$sub'" >/dev/null

@@ -71,11 +71,31 @@ vs_rfc3339(time_t t, char out[VS_RFC3339_LEN + 1])
         return -1;
     }
 
-    /* strftime cannot overflow here: every field is bounded by gmtime */
-    if (strftime(out, VS_RFC3339_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm)
-        != VS_RFC3339_LEN)
+    /* YYYY-MM-DDTHH:MM:SSZ digit by digit: strftime shows on the hot path */
     {
-        return -1;
+        int   v[6], i;
+        char *p = out;
+
+        v[0] = tm.tm_year + 1900;
+        v[1] = tm.tm_mon + 1;
+        v[2] = tm.tm_mday;
+        v[3] = tm.tm_hour;
+        v[4] = tm.tm_min;
+        v[5] = tm.tm_sec;
+
+        *p++ = (char) ('0' + v[0] / 1000);
+        *p++ = (char) ('0' + v[0] / 100 % 10);
+        *p++ = (char) ('0' + v[0] / 10 % 10);
+        *p++ = (char) ('0' + v[0] % 10);
+
+        for (i = 1; i < 6; i++) {
+            *p++ = "--T::"[i - 1];
+            *p++ = (char) ('0' + v[i] / 10);
+            *p++ = (char) ('0' + v[i] % 10);
+        }
+
+        *p++ = 'Z';
+        *p = '\0';
     }
 
     return 0;

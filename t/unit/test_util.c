@@ -1,4 +1,5 @@
 #include "vs_test.h"
+#include <time.h>
 #include "vs_util.h"
 
 /*
@@ -68,6 +69,24 @@ main(void)
     CHECK_STR(buf, "1970-01-01T00:00:00Z");
     CHECK(vs_rfc3339(1795255200, buf) == 0);
     CHECK_STR(buf, "2026-11-21T10:00:00Z");
+    /* every field, against strftime, across a span of years */
+    {
+        time_t     t;
+        struct tm  tm;
+        char       want[VS_RFC3339_LEN + 1];
+        int        bad = 0;
+
+        for (t = -86400L * 365 * 60; t < 86400L * 365 * 300; t += 7919 * 37) {
+            if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0) {
+                continue;
+            }
+            strftime(want, sizeof(want), "%Y-%m-%dT%H:%M:%SZ", &tm);
+            if (vs_rfc3339(t, buf) != 0 || strcmp(buf, want) != 0) {
+                bad++;
+            }
+        }
+        CHECK(bad == 0);
+    }
 
     return VS_TEST_DONE();
 }
