@@ -166,11 +166,16 @@ api=$(wrk_run download "$url" "Authorization: Bearer $token")
 
 # the same with vidstream_video_cache: the done video's row from shared
 # memory (read from PostgreSQL once), as the sample configurations ship
-kill "$pid"; wait "$pid" 2>/dev/null || true
-write_conf "$dir/body" "vidstream_video_cache zone=videos:10m;"
-run_nginx
-worker=$(pgrep -P "$pid" | head -n1)
-cached=$(wrk_run download_cached "$url" "Authorization: Bearer $token")
+# (BENCH_VIDEO_CACHE=0: a module without the directive, to compare)
+if [ "${BENCH_VIDEO_CACHE:-1}" = 1 ]; then
+    kill "$pid"; wait "$pid" 2>/dev/null || true
+    write_conf "$dir/body" "vidstream_video_cache zone=videos:10m;"
+    run_nginx
+    worker=$(pgrep -P "$pid" | head -n1)
+    cached=$(wrk_run download_cached "$url" "Authorization: Bearer $token")
+else
+    cached="download_cached rps=0 (skipped)"
+fi
 
 # POST /videos (a row inserted, a presigned PUT) against a bare 201 of the
 # same size
