@@ -37,7 +37,7 @@
 #include "ngx_http_vidstream.h"
 #include "ngx_http_vidstream_jwt.h"
 #include "ngx_http_vidstream_jwt_cache.h"
-#include "ngx_http_vidstream_jwks.h"
+#include "ngx_http_vidstream_jwks_fetch.h"
 #include "ngx_http_vidstream_scope.h"
 #include "ngx_http_vidstream_metrics.h"
 
