@@ -1,7 +1,8 @@
 
 /*
- * ngx_http_vidstream_jwks_fetch: each worker's signing keys, per JWKS source, and
- * fetching them again (file re-read or subrequest) without blocking.
+ * ngx_http_vidstream_jwks_fetch: each worker's signing keys, per JWKS
+ * source, and fetching them again (file re-read or subrequest) without
+ * blocking.  Parsing the documents is ngx_http_vidstream_jwk.c's.
  */
 
 #ifndef _NGX_HTTP_VIDSTREAM_JWKS_FETCH_H_INCLUDED_
