@@ -94,7 +94,9 @@ $(BUILD)/t/%: t/unit/%.c $(LIB_A) $(wildcard t/unit/*.h)
 	$(CC) $(VS_CFLAGS) -It/unit -o $@ $< $(LIB_A) $(VS_LIBS)
 
 # the token parser and RS256 verification are pure C inside the module
-JWT_SRC     := ngx_vidstream_module/src/ngx_http_vidstream_jwt.c
+JWT_SRC     := ngx_vidstream_module/src/ngx_http_vidstream_jwt_scan.c \
+               ngx_vidstream_module/src/ngx_http_vidstream_jwk.c \
+               ngx_vidstream_module/src/ngx_http_vidstream_jwt_verify.c
 $(BUILD)/t/test_jwt: t/unit/test_jwt.c $(JWT_SRC) \
                      ngx_vidstream_module/src/ngx_http_vidstream_jwt.h \
                      $(LIB_A) $(wildcard t/unit/*.h)

@@ -1,6 +1,7 @@
 /*
  * libFuzzer target for the token and JWKS parsers
- * (ngx_vidstream_module/src/ngx_http_vidstream_jwt.c): compact JWS
+ * (ngx_vidstream_module/src/ngx_http_vidstream_jwt_scan.c, _jwk.c and
+ * _jwt_verify.c): compact JWS
  * splitting, base64url, the header and payload JSON, the claim checks, and
  * a JWKS document.  Run by fuzz/run.sh.
  *

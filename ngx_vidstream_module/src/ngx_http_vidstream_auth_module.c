@@ -25,26 +25,25 @@
  * vidstream_jwks_min_refetch; requests that arrive during a fetch wait for
  * it instead of starting their own.  Verified tokens can be kept in a shared
  * memory zone so that a repeated token costs a SHA-256 and a lookup.
+ *
+ * The refusals are ngx_http_vidstream_auth_reply.c's, the variables
+ * ngx_http_vidstream_auth_vars.c's (ngx_http_vidstream_auth.h).
  */
 
 #include <ngx_config.h>
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include <jwt.h>
 #include <openssl/evp.h>
 
-#include "ngx_http_vidstream.h"
+#include "ngx_http_vidstream_auth.h"
 #include "ngx_http_vidstream_jwt.h"
 #include "ngx_http_vidstream_jwt_cache.h"
-#include "ngx_http_vidstream_jwks.h"
 #include "ngx_http_vidstream_scope.h"
 #include "ngx_http_vidstream_metrics.h"
 
 #define NGX_HTTP_VIDSTREAM_TOKEN_ACCESS   0
 #define NGX_HTTP_VIDSTREAM_TOKEN_ID       1
-
-#define NGX_HTTP_VIDSTREAM_CLAIM_PREFIX   "vidstream_jwt_claim_"
 
 
 typedef struct {
@@ -72,48 +71,22 @@ typedef struct {
 } ngx_http_vidstream_auth_loc_conf_t;
 
 
-typedef struct {
-    ngx_http_vidstream_jwks_waiter_t   fetch;      /* keys for this request */
-    ngx_str_t                          sub;
-    ngx_str_t                          payload;    /* decoded, for claims */
-    jwt_t                             *claims;     /* libjwt, on demand */
-    unsigned                           authenticated:1;
-    unsigned                           cleanup:1;
-} ngx_http_vidstream_auth_ctx_t;
-
-
 static ngx_int_t ngx_http_vidstream_auth_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vidstream_auth_verify(ngx_http_request_t *r,
     ngx_http_vidstream_auth_loc_conf_t *alcf,
     ngx_http_vidstream_auth_ctx_t *ctx, ngx_str_t *token);
 static void ngx_http_vidstream_auth_cleanup(void *data);
-static ngx_int_t ngx_http_vidstream_auth_reject(ngx_http_request_t *r,
-    const char *why);
 static ngx_int_t ngx_http_vidstream_auth_authorize(ngx_http_request_t *r,
     ngx_http_vidstream_auth_loc_conf_t *alcf,
     ngx_http_vidstream_auth_ctx_t *ctx);
-static ngx_int_t ngx_http_vidstream_auth_send(ngx_http_request_t *r,
-    ngx_uint_t status, const char *code, const char *message);
 static ngx_int_t ngx_http_vidstream_auth_token(ngx_http_request_t *r,
     ngx_str_t *token);
 static ngx_uint_t ngx_http_vidstream_auth_preflight(ngx_http_request_t *r);
-static ngx_int_t ngx_http_vidstream_auth_digest(
-    ngx_http_vidstream_auth_loc_conf_t *alcf, ngx_str_t *token,
-    u_char *signed_digest, u_char *key);
-
-static ngx_int_t ngx_http_vidstream_user_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
-static ngx_int_t ngx_http_vidstream_claim_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data);
-static void ngx_http_vidstream_auth_claims_cleanup(void *data);
 
 static char *ngx_http_vidstream_jwt_client_id(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_vidstream_jwks(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_vidstream_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-static ngx_int_t ngx_http_vidstream_auth_add_variables(ngx_conf_t *cf);
 static void *ngx_http_vidstream_auth_create_main_conf(ngx_conf_t *cf);
 static void *ngx_http_vidstream_auth_create_loc_conf(ngx_conf_t *cf);
 static char *ngx_http_vidstream_auth_merge_loc_conf(ngx_conf_t *cf,
@@ -216,10 +189,10 @@ static ngx_command_t  ngx_http_vidstream_auth_commands[] = {
 
     { ngx_string("vidstream_jwt_cache"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
-      ngx_http_vidstream_jwt_cache,
+      ngx_http_vidstream_jwt_cache_conf_set,
       NGX_HTTP_LOC_CONF_OFFSET,
-      0,
-      NULL },
+      offsetof(ngx_http_vidstream_auth_loc_conf_t, cache),
+      &ngx_http_vidstream_auth_module },   /* the zone's tag */
 
       ngx_null_command
 };
@@ -254,22 +227,6 @@ ngx_module_t  ngx_http_vidstream_auth_module = {
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
-
-
-static ngx_http_variable_t  ngx_http_vidstream_auth_vars[] = {
-
-    { ngx_string("vidstream_user"), NULL,
-      ngx_http_vidstream_user_variable, 0, NGX_HTTP_VAR_NOCACHEABLE, 0 },
-
-    { ngx_string(NGX_HTTP_VIDSTREAM_CLAIM_PREFIX), NULL,
-      ngx_http_vidstream_claim_variable, 0,
-      NGX_HTTP_VAR_NOCACHEABLE|NGX_HTTP_VAR_PREFIX, 0 },
-
-      ngx_http_null_variable
-};
-
-
-/* reused by every token digest of this worker */
 
 
 static ngx_int_t
@@ -364,10 +321,8 @@ ngx_http_vidstream_auth_authorize(ngx_http_request_t *r,
     ngx_http_vidstream_auth_loc_conf_t *alcf,
     ngx_http_vidstream_auth_ctx_t *ctx)
 {
-    ngx_int_t                  rc;
-    const char                *why;
-    ngx_table_elt_t           *h;
-    ngx_http_core_loc_conf_t  *clcf;
+    ngx_int_t    rc;
+    const char  *why;
 
     rc = ngx_http_vidstream_scope_check(&ctx->payload, alcf->require_scopes,
                                         alcf->require_groups, &why);
@@ -380,35 +335,7 @@ ngx_http_vidstream_auth_authorize(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_vidstream_metrics_auth(NGX_HTTP_VIDSTREAM_METRICS_AUTH_SCOPE);
-
-    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                  "vidstream auth: access refused: %s", why);
-
-    /* RFC 6750 3.1 */
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "WWW-Authenticate");
-    ngx_str_set(&h->value,
-                "Bearer realm=\"vidstream\", error=\"insufficient_scope\"");
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-    r->headers_out.www_authenticate = h;
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    if (clcf->satisfy != NGX_HTTP_SATISFY_ALL) {
-        return NGX_HTTP_FORBIDDEN;
-    }
-
-    return ngx_http_vidstream_auth_send(r, NGX_HTTP_FORBIDDEN,
-                                        "insufficient_scope", why);
+    return ngx_http_vidstream_auth_forbid(r, why);
 }
 
 
@@ -483,8 +410,8 @@ again:
     hashed = 0;
 
     if (alcf->cache) {
-        rc = ngx_http_vidstream_auth_digest(alcf, token, signed_digest,
-                                            digest);
+        rc = ngx_http_vidstream_jwt_cache_digest(alcf->policy, token,
+                                                 signed_digest, digest);
         if (rc == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -626,100 +553,6 @@ ngx_http_vidstream_auth_cleanup(void *data)
 }
 
 
-static ngx_int_t
-ngx_http_vidstream_auth_reject(ngx_http_request_t *r, const char *why)
-{
-    size_t                     len;
-    u_char                    *p;
-    ngx_table_elt_t           *h;
-    ngx_http_core_loc_conf_t  *clcf;
-
-    static const char  realm[] = "Bearer realm=\"vidstream\"";
-    static const char  error[] = ", error=\"invalid_token\", "
-                                 "error_description=\"";
-
-    ngx_http_vidstream_metrics_auth_rejected(why);
-
-    if (why == NULL) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "vidstream auth: no bearer token");
-
-    } else {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "vidstream auth: token rejected: %s", why);
-    }
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    len = sizeof(realm) - 1;
-
-    if (why) {
-        /* the reasons are our own static strings: no quotes to escape */
-        len += sizeof(error) - 1 + ngx_strlen(why) + 1;
-    }
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "WWW-Authenticate");
-    h->value.data = p;
-    h->value.len = len;
-#if (nginx_version >= 1023000)
-    h->next = NULL;
-#endif
-
-    p = ngx_cpymem(p, realm, sizeof(realm) - 1);
-
-    if (why) {
-        p = ngx_cpymem(p, error, sizeof(error) - 1);
-        p = ngx_cpymem(p, why, ngx_strlen(why));
-        *p = '"';
-    }
-
-    r->headers_out.www_authenticate = h;
-
-    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
-
-    if (clcf->satisfy != NGX_HTTP_SATISFY_ALL) {
-        /* another access module may still let the request in */
-        return NGX_HTTP_UNAUTHORIZED;
-    }
-
-    return ngx_http_vidstream_auth_send(r, NGX_HTTP_UNAUTHORIZED,
-                                        "unauthorized",
-                                        why ? why : "missing bearer token");
-}
-
-
-/*
- * Sends the contract's JSON error from the access phase and finalizes the
- * request: NGX_DONE tells the phase engine that it is taken care of.
- */
-static ngx_int_t
-ngx_http_vidstream_auth_send(ngx_http_request_t *r, ngx_uint_t status,
-    const char *code, const char *message)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    rc = ngx_http_vidstream_send_error(r, status, code, message);
-
-    ngx_http_finalize_request(r, rc);
-
-    return NGX_DONE;
-}
-
-
 /* NGX_OK with the token ("" when the credentials are empty), or DECLINED */
 static ngx_int_t
 ngx_http_vidstream_auth_token(ngx_http_request_t *r, ngx_str_t *token)
@@ -807,230 +640,6 @@ ngx_http_vidstream_auth_preflight(ngx_http_request_t *r)
 }
 
 
-/*
- * The cache key of a token: SHA-256 over the SHA-256 of its signed part
- * (header.payload, what the signature covers), the location's policy
- * digest, and the rest of the token (".signature").  The first digest is
- * what a verification needs, so a cache miss hashes the token once, not
- * twice.  NGX_DECLINED: not a token with a signed part (parsing says why).
- */
-static ngx_int_t
-ngx_http_vidstream_auth_digest(ngx_http_vidstream_auth_loc_conf_t *alcf,
-    ngx_str_t *token, u_char *signed_digest, u_char *key)
-{
-    u_char      *dot;
-    size_t       signed_len, len[3];
-    const void  *data[3];
-
-    if (token->len > NGX_HTTP_VIDSTREAM_JWT_MAX_LEN) {
-        return NGX_DECLINED;
-    }
-
-    /* memchr(), not ngx_strlchr(): a byte loop over 1 KiB shows here */
-
-    dot = memchr(token->data, '.', token->len);
-    if (dot == NULL) {
-        return NGX_DECLINED;
-    }
-
-    dot = memchr(dot + 1, '.', token->len - (dot + 1 - token->data));
-    if (dot == NULL) {
-        return NGX_DECLINED;
-    }
-
-    signed_len = dot - token->data;
-
-    if (ngx_http_vidstream_jwt_sha256(token->data, signed_len, signed_digest)
-        != 0)
-    {
-        return NGX_ERROR;
-    }
-
-    data[0] = signed_digest;
-    len[0] = NGX_HTTP_VIDSTREAM_JWT_DIGEST_LEN;
-    data[1] = alcf->policy;
-    len[1] = sizeof(alcf->policy);
-    data[2] = dot;
-    len[2] = token->len - signed_len;
-
-    if (ngx_http_vidstream_jwt_sha256v(data, len, 3, key) != 0) {
-        return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_vidstream_auth_user(ngx_http_request_t *r, ngx_str_t *sub)
-{
-    ngx_http_vidstream_auth_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_vidstream_auth_module);
-
-    if (ctx == NULL || !ctx->authenticated) {
-        return NGX_DECLINED;
-    }
-
-    *sub = ctx->sub;
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_vidstream_user_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_str_t  sub;
-
-    if (ngx_http_vidstream_auth_user(r, &sub) != NGX_OK) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-    v->len = sub.len;
-    v->data = sub.data;
-
-    return NGX_OK;
-}
-
-
-/*
- * $vidstream_jwt_claim_<name>: a string claim as is, an integer or boolean
- * claim as its JSON text; anything else is not found.
- *
- * The claims are decoded by libjwt's grant API from the payload that was
- * verified (or cached) for this request.  That is all the module asks of
- * libjwt: it never calls jwt_decode(), which in 1.10 takes a key and lets
- * the token's header pick the algorithm, and never hands libjwt a key, so
- * there is nothing an algorithm confusion could use (t/stack/libjwt-usage.sh
- * checks the .so's imports).
- */
-static ngx_int_t
-ngx_http_vidstream_claim_variable(ngx_http_request_t *r,
-    ngx_http_variable_value_t *v, uintptr_t data)
-{
-    ngx_str_t                      *name = (ngx_str_t *) data;
-
-    u_char                         *key, *p, *text;
-    size_t                          len, i;
-    char                           *json;
-    const char                     *str;
-    ngx_pool_cleanup_t             *cln;
-    ngx_http_vidstream_auth_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_vidstream_auth_module);
-
-    if (ctx == NULL || !ctx->authenticated
-        || name->len <= sizeof(NGX_HTTP_VIDSTREAM_CLAIM_PREFIX) - 1)
-    {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    if (ctx->claims == NULL) {
-        cln = ngx_pool_cleanup_add(r->main->pool, 0);
-        text = ngx_pnalloc(r->pool, ctx->payload.len + 1);
-
-        if (cln == NULL || text == NULL) {
-            return NGX_ERROR;
-        }
-
-        *ngx_cpymem(text, ctx->payload.data, ctx->payload.len) = '\0';
-
-        if (jwt_new(&ctx->claims) != 0) {
-            ctx->claims = NULL;
-            return NGX_ERROR;
-        }
-
-        cln->handler = ngx_http_vidstream_auth_claims_cleanup;
-        cln->data = ctx->claims;
-
-        if (jwt_add_grants_json(ctx->claims, (char *) text) != 0) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "vidstream auth: libjwt could not read the claims "
-                          "of a verified token");
-            v->not_found = 1;
-            return NGX_OK;
-        }
-    }
-
-    len = name->len - (sizeof(NGX_HTTP_VIDSTREAM_CLAIM_PREFIX) - 1);
-
-    key = ngx_pnalloc(r->pool, len + 1);
-    if (key == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(key, name->data + sizeof(NGX_HTTP_VIDSTREAM_CLAIM_PREFIX) - 1,
-               len);
-    key[len] = '\0';
-
-    str = jwt_get_grant(ctx->claims, (char *) key);
-
-    if (str != NULL) {
-        v->len = ngx_strlen(str);
-        v->data = (u_char *) str;
-        goto found;
-    }
-
-    /* not a string: the JSON text of the value, if there is one */
-
-    json = jwt_get_grants_json(ctx->claims, (char *) key);
-    if (json == NULL) {
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    len = ngx_strlen(json);
-
-    for (i = (json[0] == '-'); i < len; i++) {
-        if (json[i] < '0' || json[i] > '9') {
-            break;
-        }
-    }
-
-    if (!((i == len && len > (size_t) (json[0] == '-'))
-          || ngx_strcmp(json, "true") == 0 || ngx_strcmp(json, "false") == 0))
-    {
-        free(json);
-        v->not_found = 1;
-        return NGX_OK;
-    }
-
-    p = ngx_pnalloc(r->pool, len);
-    if (p == NULL) {
-        free(json);
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(p, json, len);
-    free(json);
-
-    v->len = len;
-    v->data = p;
-
-found:
-
-    v->valid = 1;
-    v->no_cacheable = 0;
-    v->not_found = 0;
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_vidstream_auth_claims_cleanup(void *data)
-{
-    jwt_free(data);
-}
-
-
 static char *
 ngx_http_vidstream_jwt_client_id(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf)
@@ -1092,85 +701,6 @@ ngx_http_vidstream_jwks(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     return NGX_CONF_OK;
-}
-
-
-static char *
-ngx_http_vidstream_jwt_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
-{
-    ngx_http_vidstream_auth_loc_conf_t  *alcf = conf;
-
-    u_char     *p;
-    ssize_t     size;
-    ngx_str_t  *value, name, s;
-
-    if (alcf->cache != NGX_CONF_UNSET_PTR) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        alcf->cache = NULL;
-        return NGX_CONF_OK;
-    }
-
-    if (ngx_strncmp(value[1].data, "zone=", 5) != 0) {
-        return "must be \"off\" or \"zone=name:size\"";
-    }
-
-    name.data = value[1].data + 5;
-
-    p = (u_char *) ngx_strchr(name.data, ':');
-    if (p == NULL) {
-        return "must be \"off\" or \"zone=name:size\"";
-    }
-
-    name.len = p - name.data;
-
-    s.data = p + 1;
-    s.len = value[1].data + value[1].len - s.data;
-
-    size = ngx_parse_size(&s);
-
-    if (name.len == 0 || size == NGX_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid zone \"%V\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (size < (ssize_t) (8 * ngx_pagesize)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is too small", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    alcf->cache = ngx_http_vidstream_jwt_cache_add(cf, &name, size,
-                                          &ngx_http_vidstream_auth_module);
-    if (alcf->cache == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
-}
-
-
-static ngx_int_t
-ngx_http_vidstream_auth_add_variables(ngx_conf_t *cf)
-{
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_vidstream_auth_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
 }
 
 

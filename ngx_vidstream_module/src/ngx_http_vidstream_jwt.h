@@ -1,10 +1,18 @@
 
 /*
- * ngx_http_vidstream_jwt: JWT (JWS compact, RS256) parsing, JWKS parsing
- * and RS256 verification.
+ * ngx_http_vidstream_jwt: JWTs (JWS compact, RS256) and their keys, in three
+ * layers, one file each:
+ *
+ *     ngx_http_vidstream_jwt_scan.c    the token scanner: base64url, the
+ *                                      header and claims JSON, no checks
+ *     ngx_http_vidstream_jwk.c         JWK/JWKS documents into OpenSSL keys
+ *     ngx_http_vidstream_jwt_verify.c  the checks: SHA-256, the RS256
+ *                                      signature, the contract's claim rules
+ *
+ * (Fetching JWKS documents is ngx_http_vidstream_jwks_fetch.c's.)
  *
  * Pure C on OpenSSL (and jansson for JWKS documents), no nginx types, so
- * that the fuzz target and the unit tests link it alone.  Nothing here
+ * that the fuzz target and the unit tests link them alone.  Nothing here
  * chooses an algorithm from its input: the caller pins RS256, keys are RSA
  * keys built from a JWKS once, and the only verification offered is
  * RSASSA-PKCS1-v1_5 with SHA-256.
@@ -116,6 +124,8 @@ typedef void (*ngx_http_vidstream_jwks_skip_pt)(void *data, const char *kid,
     const char *why);
 
 
+/* the token scanner: ngx_http_vidstream_jwt_scan.c */
+
 /*
  * Decodes base64url without padding, strictly: only the URL alphabet, no
  * "=", no length that cannot occur, no non-zero trailing bits.  out must
@@ -140,24 +150,7 @@ long ngx_http_vidstream_b64url_decode(unsigned char *out, const char *in,
 int ngx_http_vidstream_jwt_parse(ngx_http_vidstream_jwt_t *jwt,
     const char *token, size_t len, const char **why);
 
-/* The contract's claim rules (CONTRACT.md 2).  0 or -1 with *why set. */
-int ngx_http_vidstream_jwt_check_claims(const ngx_http_vidstream_jwt_t *jwt,
-    const ngx_http_vidstream_jwt_policy_t *policy, const char **why);
-
-/*
- * RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 8.2.2) of the SHA-256 digest of
- * the signed data: 1 valid, 0 invalid (or out of memory).
- */
-int ngx_http_vidstream_jwt_verify_rs256(const ngx_http_vidstream_jwk_t *key,
-    const unsigned char digest[32], const unsigned char *sig, size_t sig_len);
-
-/* SHA-256 of data into digest: 0, or -1 */
-int ngx_http_vidstream_jwt_sha256(const void *data, size_t len,
-    unsigned char digest[32]);
-
-/* SHA-256 of the n parts data[i] (len[i] bytes each), in order: 0, or -1 */
-int ngx_http_vidstream_jwt_sha256v(const void *const *data, const size_t *len,
-    size_t n, unsigned char digest[32]);
+/* JWK/JWKS parsing: ngx_http_vidstream_jwk.c */
 
 /*
  * Parses a JWKS document into RSA public keys.  Keys that are not usable
@@ -175,11 +168,40 @@ void ngx_http_vidstream_jwks_free(ngx_http_vidstream_jwks_t *jwks);
 const ngx_http_vidstream_jwk_t *ngx_http_vidstream_jwks_find(
     const ngx_http_vidstream_jwks_t *jwks, const char *kid);
 
+
+/* the checks: ngx_http_vidstream_jwt_verify.c */
+
 /*
- * Frees what this file keeps per process (the fetched SHA-256, a digest context);
- * call it before the code is unloaded.  They are made again on next use.
+ * SHA-256 fetched once per process (NULL if OpenSSL has none); the keys'
+ * verification contexts use it too.
+ */
+EVP_MD *ngx_http_vidstream_jwt_sha256_md(void);
+
+/* SHA-256 of data into digest: 0, or -1 */
+int ngx_http_vidstream_jwt_sha256(const void *data, size_t len,
+    unsigned char digest[32]);
+
+/* SHA-256 of the n parts data[i] (len[i] bytes each), in order: 0, or -1 */
+int ngx_http_vidstream_jwt_sha256v(const void *const *data, const size_t *len,
+    size_t n, unsigned char digest[32]);
+
+/*
+ * Frees what the checks keep per process (the fetched SHA-256, a digest
+ * context); call it before the code is unloaded.  They are made again on
+ * next use.
  */
 void ngx_http_vidstream_jwt_cleanup(void);
+
+/*
+ * RSASSA-PKCS1-v1_5 with SHA-256 (RFC 8017 8.2.2) of the SHA-256 digest of
+ * the signed data: 1 valid, 0 invalid (or out of memory).
+ */
+int ngx_http_vidstream_jwt_verify_rs256(const ngx_http_vidstream_jwk_t *key,
+    const unsigned char digest[32], const unsigned char *sig, size_t sig_len);
+
+/* The contract's claim rules (CONTRACT.md 2).  0 or -1 with *why set. */
+int ngx_http_vidstream_jwt_check_claims(const ngx_http_vidstream_jwt_t *jwt,
+    const ngx_http_vidstream_jwt_policy_t *policy, const char **why);
 
 
 #endif /* _NGX_HTTP_VIDSTREAM_JWT_H_INCLUDED_ */

@@ -6,9 +6,10 @@
  *
  * An entry says "this token passed signature and claim checks under this
  * policy"; it holds what the module exposes (sub, the kid and thumbprint of
- * the key that verified it, the payload for $vidstream_jwt_claim_*) and the token's exp.  An entry
- * found after its exp is deleted and reported as a miss, so a hit never
- * skips the expiry check.
+ * the key that verified it, the payload for $vidstream_jwt_claim_*) and the
+ * token's exp.  An entry found after its exp is deleted and reported as a
+ * miss, so a hit never skips the expiry check.  Also here: the
+ * vidstream_jwt_cache directive's zone and a token's cache key.
  */
 
 #ifndef _NGX_HTTP_VIDSTREAM_JWT_CACHE_H_INCLUDED_
@@ -33,9 +34,26 @@ typedef struct {
 } ngx_http_vidstream_jwt_cached_t;
 
 
-/* declares (or finds) the zone "name" of size bytes, as limit_req_zone */
-ngx_shm_zone_t *ngx_http_vidstream_jwt_cache_add(ngx_conf_t *cf,
-    ngx_str_t *name, size_t size, void *tag);
+/*
+ * The handler of a directive whose argument is "off" or "zone=name:size":
+ * declares (or finds) the zone, as limit_req_zone, and stores it (NULL for
+ * off) in the ngx_shm_zone_t * at cmd->offset in conf; cmd->post is the
+ * zone's tag.
+ */
+char *ngx_http_vidstream_jwt_cache_conf_set(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+
+/*
+ * The cache key of a token: SHA-256 over the SHA-256 of its signed part
+ * (header.payload, what the signature covers), the location's policy
+ * digest (NGX_HTTP_VIDSTREAM_JWT_DIGEST_LEN bytes: what a cached verdict
+ * depends on), and the rest of the token (".signature").  The first digest
+ * goes to signed_digest: it is what a verification needs, so a cache miss
+ * hashes the token once, not twice.  NGX_OK; NGX_DECLINED: not a token
+ * with a signed part (parsing says why); NGX_ERROR.
+ */
+ngx_int_t ngx_http_vidstream_jwt_cache_digest(u_char *policy,
+    ngx_str_t *token, u_char *signed_digest, u_char *key);
 
 /*
  * NGX_OK with *entry filled (strings copied into pool) when digest is cached

@@ -197,8 +197,8 @@ static const char  *ngx_http_vidstream_metrics_auth_names[] = {
 };
 
 /*
- * The reasons of the auth module and ngx_http_vidstream_jwt.c that have a
- * result of their own; any other reason is a malformed token.
+ * The reasons of the auth module and ngx_http_vidstream_jwt_*.c that have
+ * a result of their own; any other reason is a malformed token.
  * t/300-metrics.t pins the ones it provokes.
  */
 static ngx_http_vidstream_metrics_reason_t  ngx_http_vidstream_metrics_reasons[]

@@ -1,6 +1,7 @@
 /*
  * The token parser and RS256 verifier of the auth module
- * (ngx_vidstream_module/src/ngx_http_vidstream_jwt.c), linked alone:
+ * (ngx_vidstream_module/src/ngx_http_vidstream_jwt_scan.c, _jwk.c and
+ * _jwt_verify.c), linked alone:
  *
  *   - base64url, and the split of a compact JWS into its three segments;
  *   - the JSON scanner: every claim it extracts, string escapes, UTF-8,

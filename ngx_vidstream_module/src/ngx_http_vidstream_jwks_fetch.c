@@ -1,6 +1,6 @@
 
 /*
- * ngx_http_vidstream_jwks: each worker's signing keys, per JWKS source.
+ * ngx_http_vidstream_jwks_fetch: each worker's signing keys, per JWKS source.
  *
  * A source is a file (read at configuration time, re-read in the worker on
  * rotation) or a local URI fetched with an in-memory subrequest.  The key
@@ -14,7 +14,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
-#include "ngx_http_vidstream_jwks.h"
+#include "ngx_http_vidstream_jwks_fetch.h"
 #include "ngx_http_vidstream_metrics.h"
 
 

@@ -1,11 +1,12 @@
 
 /*
- * ngx_http_vidstream_jwks: each worker's signing keys, per JWKS source, and
- * fetching them again (file re-read or subrequest) without blocking.
+ * ngx_http_vidstream_jwks_fetch: each worker's signing keys, per JWKS
+ * source, and fetching them again (file re-read or subrequest) without
+ * blocking.  Parsing the documents is ngx_http_vidstream_jwk.c's.
  */
 
-#ifndef _NGX_HTTP_VIDSTREAM_JWKS_H_INCLUDED_
-#define _NGX_HTTP_VIDSTREAM_JWKS_H_INCLUDED_
+#ifndef _NGX_HTTP_VIDSTREAM_JWKS_FETCH_H_INCLUDED_
+#define _NGX_HTTP_VIDSTREAM_JWKS_FETCH_H_INCLUDED_
 
 
 #include <ngx_config.h>
@@ -84,4 +85,4 @@ ngx_int_t ngx_http_vidstream_jwks_read_file(ngx_log_t *log, ngx_pool_t *pool,
     ngx_str_t *path, ngx_str_t *text);
 
 
-#endif /* _NGX_HTTP_VIDSTREAM_JWKS_H_INCLUDED_ */
+#endif /* _NGX_HTTP_VIDSTREAM_JWKS_FETCH_H_INCLUDED_ */
