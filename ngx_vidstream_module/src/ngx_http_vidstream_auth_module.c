@@ -531,7 +531,8 @@ again:
         entry.exp = (time_t) jwt.exp;
         ngx_memcpy(entry.thumb, key->thumb, sizeof(entry.thumb));
 
-        ngx_http_vidstream_jwt_cache_put(alcf->cache, digest, now, &entry);
+        ngx_http_vidstream_jwt_cache_put(alcf->cache, digest, now,
+                                         alcf->leeway, &entry);
     }
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,

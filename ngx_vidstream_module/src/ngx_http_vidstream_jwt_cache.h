@@ -1,8 +1,8 @@
 
 /*
  * ngx_http_vidstream_jwt_cache: verified tokens in a shared memory zone,
- * shared by all workers (the limit_req layout: slab pool, rbtree keyed by a
- * digest, LRU queue, the slab pool's mutex).
+ * shared by all workers: an ngx_http_vidstream_shm_cache (limit_req's
+ * layout) whose values are the entries below.
  *
  * An entry says "this token passed signature and claim checks under this
  * policy"; it holds what the module exposes (sub, the kid and thumbprint of
@@ -64,9 +64,13 @@ ngx_int_t ngx_http_vidstream_jwt_cache_get(ngx_shm_zone_t *shm_zone,
     u_char *digest, time_t now, time_t leeway, ngx_pool_t *pool,
     ngx_http_vidstream_jwt_cached_t *entry);
 
-/* Adds an entry; failing to (zone full of live entries) is not an error. */
+/*
+ * Adds an entry, valid until its exp + leeway; failing to (zone full of
+ * live entries) is not an error.
+ */
 void ngx_http_vidstream_jwt_cache_put(ngx_shm_zone_t *shm_zone,
-    u_char *digest, time_t now, ngx_http_vidstream_jwt_cached_t *entry);
+    u_char *digest, time_t now, time_t leeway,
+    ngx_http_vidstream_jwt_cached_t *entry);
 
 
 #endif /* _NGX_HTTP_VIDSTREAM_JWT_CACHE_H_INCLUDED_ */

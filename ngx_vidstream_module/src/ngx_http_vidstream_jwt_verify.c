@@ -38,17 +38,9 @@ int
 ngx_http_vidstream_jwt_sha256(const void *data, size_t len,
     unsigned char digest[32])
 {
-    EVP_MD  *sha256;
+    /* on the worker's one digest context: EVP_Digest() makes a new one */
 
-    sha256 = ngx_http_vidstream_jwt_sha256_md();
-
-    if (sha256 == NULL
-        || EVP_Digest(data, len, digest, NULL, sha256, NULL) != 1)
-    {
-        return -1;
-    }
-
-    return 0;
+    return ngx_http_vidstream_jwt_sha256v(&data, &len, 1, digest);
 }
 
 
