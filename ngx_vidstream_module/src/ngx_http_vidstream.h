@@ -49,6 +49,14 @@ ngx_int_t ngx_http_vidstream_send_error(ngx_http_request_t *r,
     ngx_uint_t status, const char *code, const char *message);
 
 /*
+ * The same from an access-phase handler: the body discarded, the error
+ * sent and the request finalized; returns NGX_DONE (or what discarding the
+ * body returned), which the handler returns to the phase engine.
+ */
+ngx_int_t ngx_http_vidstream_refuse(ngx_http_request_t *r,
+    ngx_uint_t status, const char *code, const char *message);
+
+/*
  * Sends a complete response with the given status, content type and body.
  * The body is sent from where it is, not copied: it must live as long as
  * the request (the request's pool, or static memory).

@@ -52,12 +52,5 @@ ngx_int_t ngx_http_vidstream_auth_reject(ngx_http_request_t *r,
 ngx_int_t ngx_http_vidstream_auth_forbid(ngx_http_request_t *r,
     const char *why);
 
-/*
- * Sends the contract's JSON error from the access phase and finalizes the
- * request: NGX_DONE tells the phase engine that it is taken care of.
- */
-ngx_int_t ngx_http_vidstream_auth_send(ngx_http_request_t *r,
-    ngx_uint_t status, const char *code, const char *message);
-
 
 #endif /* _NGX_HTTP_VIDSTREAM_AUTH_H_INCLUDED_ */

@@ -400,7 +400,7 @@ again:
         ngx_http_vidstream_metrics_auth(
                                       NGX_HTTP_VIDSTREAM_METRICS_AUTH_NO_KEYS);
 
-        return ngx_http_vidstream_auth_send(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+        return ngx_http_vidstream_refuse(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                             "unavailable",
                                             "signing keys unavailable");
     }

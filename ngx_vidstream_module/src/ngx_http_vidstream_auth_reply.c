@@ -122,24 +122,5 @@ ngx_http_vidstream_auth_challenge(ngx_http_request_t *r, ngx_uint_t status,
         return status;
     }
 
-    return ngx_http_vidstream_auth_send(r, status, code, message);
-}
-
-
-ngx_int_t
-ngx_http_vidstream_auth_send(ngx_http_request_t *r, ngx_uint_t status,
-    const char *code, const char *message)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    rc = ngx_http_vidstream_send_error(r, status, code, message);
-
-    ngx_http_finalize_request(r, rc);
-
-    return NGX_DONE;
+    return ngx_http_vidstream_refuse(r, status, code, message);
 }

@@ -120,3 +120,27 @@ ngx_http_vidstream_send_error(ngx_http_request_t *r, ngx_uint_t status,
     return ngx_http_vidstream_send_body(r, status, &ngx_http_vidstream_json,
                                         body, p - body);
 }
+
+
+/*
+ * Sends the contract's JSON error from the access phase and finalizes the
+ * request: NGX_DONE tells the phase engine that it is taken care of.
+ */
+
+ngx_int_t
+ngx_http_vidstream_refuse(ngx_http_request_t *r, ngx_uint_t status,
+    const char *code, const char *message)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_vidstream_send_error(r, status, code, message);
+
+    ngx_http_finalize_request(r, rc);
+
+    return NGX_DONE;
+}

@@ -101,8 +101,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_vidstream_play_access(ngx_http_request_t *r);
 static void ngx_http_vidstream_play_creds_done(ngx_http_request_t *r);
-static ngx_int_t ngx_http_vidstream_play_reject(ngx_http_request_t *r,
-    ngx_uint_t status, const char *code, const char *message);
 static ngx_int_t ngx_http_vidstream_play_object(ngx_http_request_t *r,
     ngx_http_vidstream_s3_conf_t *s3, vs_play_claims_t *claims,
     ngx_str_t *file, const char *content_type,
@@ -277,7 +275,7 @@ ngx_http_vidstream_play_access(ngx_http_request_t *r)
         ngx_str_set(&h->key, "Allow");
         ngx_str_set(&h->value, "GET, HEAD");
 
-        return ngx_http_vidstream_play_reject(r, NGX_HTTP_NOT_ALLOWED,
+        return ngx_http_vidstream_refuse(r, NGX_HTTP_NOT_ALLOWED,
                                               "method_not_allowed",
                                               "use GET or HEAD");
     }
@@ -320,7 +318,7 @@ ngx_http_vidstream_play_access(ngx_http_request_t *r)
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "vidstream play: %s", vs_play_status_name(st));
 
-        return ngx_http_vidstream_play_reject(r, NGX_HTTP_FORBIDDEN,
+        return ngx_http_vidstream_refuse(r, NGX_HTTP_FORBIDDEN,
                                               "forbidden",
                                               "the playback link is invalid "
                                               "or has expired");
@@ -383,7 +381,7 @@ ngx_http_vidstream_play_access(ngx_http_request_t *r)
 
 not_found:
 
-    return ngx_http_vidstream_play_reject(r, NGX_HTTP_NOT_FOUND, "not_found",
+    return ngx_http_vidstream_refuse(r, NGX_HTTP_NOT_FOUND, "not_found",
                                           "no such file");
 
 no_credentials:
@@ -393,7 +391,7 @@ no_credentials:
 
 unavailable:
 
-    return ngx_http_vidstream_play_reject(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+    return ngx_http_vidstream_refuse(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                           "unavailable",
                                           "the service is temporarily "
                                           "unavailable, try again");
@@ -416,28 +414,6 @@ ngx_http_vidstream_play_creds_done(ngx_http_request_t *r)
 }
 
 
-/*
- * Sends the contract's JSON error from the access phase and finalizes the
- * request: NGX_DONE tells the phase engine that it is taken care of.
- */
-
-static ngx_int_t
-ngx_http_vidstream_play_reject(ngx_http_request_t *r, ngx_uint_t status,
-    const char *code, const char *message)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    rc = ngx_http_vidstream_send_error(r, status, code, message);
-
-    ngx_http_finalize_request(r, rc);
-
-    return NGX_DONE;
-}
 
 
 /* the S3 key of the file, its request path and Host, its type */
@@ -473,7 +449,7 @@ ngx_http_vidstream_play_object(ngx_http_request_t *r,
                        (char *) file->data, file->len);
     if (n < 0) {
         /* a token's sub and an allow-listed file always make a key */
-        return ngx_http_vidstream_play_reject(r, NGX_HTTP_NOT_FOUND,
+        return ngx_http_vidstream_refuse(r, NGX_HTTP_NOT_FOUND,
                                               "not_found", "no such file");
     }
 
