@@ -247,7 +247,6 @@ ngx_http_vidstream_api_created_video(ngx_http_vidstream_api_ctx_t *ctx,
     size_t               len, video_len;
     ngx_str_t            url, key;
     vs_sigv4_kv_t        header;
-    ngx_table_elt_t     *h;
     ngx_http_request_t  *r;
     u_char               expires_at[VS_RFC3339_LEN + 1];
 
@@ -316,30 +315,42 @@ ngx_http_vidstream_api_created_video(ngx_http_vidstream_api_ctx_t *ctx,
                                    ctx->content_type.len);
     p = ngx_sprintf(p, "\"},\"expires_at\":\"%s\"}}\n", expires_at);
 
-    /* Location: /videos/<id> */
+    if (ngx_http_vidstream_api_location(r, id) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_vidstream_api_send_json(r, NGX_HTTP_CREATED, body,
+                                            p - body);
+}
+
+
+/*
+ * Location: /videos/<id>, for a 201 (here and in the multipart module).
+ * Not r->headers_out.location: the header filter would make it absolute,
+ * and the contract's Location is the path.
+ */
+
+ngx_int_t
+ngx_http_vidstream_api_location(ngx_http_request_t *r, ngx_str_t *id)
+{
+    ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     h->hash = 1;
     ngx_str_set(&h->key, "Location");
     h->value.data = ngx_pnalloc(r->pool, sizeof("/videos/") - 1 + id->len);
     if (h->value.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     h->value.len = ngx_sprintf(h->value.data, "/videos/%V", id)
                    - h->value.data;
 
-    /*
-     * not r->headers_out.location: the header filter would make it
-     * absolute, and the contract's Location is the path
-     */
-
-    return ngx_http_vidstream_api_send_json(r, NGX_HTTP_CREATED, body,
-                                            p - body);
+    return NGX_OK;
 }
 
 

@@ -24,20 +24,13 @@ ngx_http_vidstream_multipart_abort(ngx_http_request_t *r, ngx_str_t *sub,
 {
     ngx_http_vidstream_mp_ctx_t  *ctx;
 
-    ctx = ngx_http_vidstream_mp_ctx(r, ngx_http_vidstream_mp_abort_step, sub,
-                                    id);
+    ctx = ngx_http_vidstream_mp_ctx(r, ngx_http_vidstream_mp_abort_step,
+                                    sub, id, upload_id);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ctx->next = next;
-
-    if (ngx_http_vidstream_mp_copy_upload_id(ctx, upload_id->data,
-                                             upload_id->len)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     return ngx_http_vidstream_mp_abort_s3(ctx);
 }

@@ -37,19 +37,12 @@ ngx_http_vidstream_multipart_complete(ngx_http_request_t *r, u_char *id,
     ngx_http_vidstream_mp_ctx_t  *ctx;
 
     ctx = ngx_http_vidstream_mp_ctx(r, ngx_http_vidstream_mp_complete_step,
-                                    sub, id);
+                                    sub, id, upload_id);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ctx->next = next;
-
-    if (ngx_http_vidstream_mp_copy_upload_id(ctx, upload_id->data,
-                                             upload_id->len)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     /* the plan as the row recorded it, not as it would be chosen today */
 
@@ -108,7 +101,11 @@ ngx_http_vidstream_mp_complete_step(ngx_http_vidstream_mp_ctx_t *ctx,
     switch (ctx->state.complete) {
 
     case NGX_HTTP_VIDSTREAM_MP_COMPLETE_LIST:
-        rc = ngx_http_vidstream_mp_s3_status(ctx, &err, 1);
+        rc = ngx_http_vidstream_mp_listed(ctx);
+
+        if (rc == NGX_AGAIN) {
+            return ngx_http_vidstream_mp_list(ctx);
+        }
 
         if (rc == NGX_DECLINED) {
             return ngx_http_vidstream_mp_complete_head(ctx);
@@ -118,15 +115,7 @@ ngx_http_vidstream_mp_complete_step(ngx_http_vidstream_mp_ctx_t *ctx,
             return ngx_http_vidstream_mp_unavailable(r);
         }
 
-        rc = ngx_http_vidstream_mp_listed(ctx);
-
-        if (rc == NGX_AGAIN) {
-            return ngx_http_vidstream_mp_list(ctx);
-        }
-
-        if (rc != NGX_OK) {
-            return ngx_http_vidstream_mp_unavailable(r);
-        }
+        /* every part of the plan, each of its size, or 400 */
 
         if (vs_multipart_check_missing(ctx->check, NULL, 0)
             || vs_multipart_check_wrong_size(ctx->check, NULL, 0))
@@ -253,11 +242,9 @@ ngx_http_vidstream_mp_complete_save(ngx_http_vidstream_mp_ctx_t *ctx)
     ctx->state.complete = NGX_HTTP_VIDSTREAM_MP_COMPLETE_SAVE;
 
     return ngx_http_vidstream_mp_query(ctx,
-                                    NGX_HTTP_VIDSTREAM_MP_STMT_COMPLETED, 3,
-                                    ctx->id,
-                                    (size_t) NGX_HTTP_VIDSTREAM_MP_UUID_LEN,
-                                    ctx->sub.data, ctx->sub.len,
-                                    ctx->upload_id.data, ctx->upload_id.len);
+                                       NGX_HTTP_VIDSTREAM_MP_STMT_COMPLETED, 1,
+                                       ctx->upload_id.data,
+                                       ctx->upload_id.len);
 }
 
 

@@ -73,7 +73,7 @@ ngx_http_vidstream_multipart_created(ngx_http_request_t *r, ngx_str_t *sub,
     }
 
     ctx = ngx_http_vidstream_mp_ctx(r, ngx_http_vidstream_mp_create_step, sub,
-                                    id->data);
+                                    id->data, NULL);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -165,10 +165,7 @@ ngx_http_vidstream_mp_create_step(ngx_http_vidstream_mp_ctx_t *ctx,
         ctx->state.create = NGX_HTTP_VIDSTREAM_MP_CREATE_SAVE;
 
         return ngx_http_vidstream_mp_query(ctx,
-                                    NGX_HTTP_VIDSTREAM_MP_STMT_START, 5,
-                                    ctx->id,
-                                    (size_t) NGX_HTTP_VIDSTREAM_MP_UUID_LEN,
-                                    ctx->sub.data, ctx->sub.len,
+                                    NGX_HTTP_VIDSTREAM_MP_STMT_START, 3,
                                     created->upload_id,
                                     created->upload_id_len,
                                     ctx->part_size,

@@ -183,7 +183,8 @@ extern ngx_module_t  ngx_http_vidstream_multipart_module;
 
 /* _module.c: the ctx, PostgreSQL, S3, ListParts */
 ngx_http_vidstream_mp_ctx_t *ngx_http_vidstream_mp_ctx(ngx_http_request_t *r,
-    ngx_http_vidstream_mp_step_pt step, ngx_str_t *sub, u_char *id);
+    ngx_http_vidstream_mp_step_pt step, ngx_str_t *sub, u_char *id,
+    ngx_str_t *upload_id);
 ngx_int_t ngx_http_vidstream_mp_copy_upload_id(ngx_http_vidstream_mp_ctx_t *ctx,
     u_char *data, size_t len);
 ngx_int_t ngx_http_vidstream_mp_query(ngx_http_vidstream_mp_ctx_t *ctx,

@@ -34,7 +34,7 @@ ngx_http_vidstream_mp_answer_create(ngx_http_vidstream_mp_ctx_t *ctx)
     u_char              *body, *p, *last;
     size_t               len, n;
     int64_t              count;
-    ngx_table_elt_t     *h;
+    ngx_str_t            id;
     ngx_http_request_t  *r;
     u_char               expires_at[VS_RFC3339_LEN + 1];
 
@@ -74,23 +74,12 @@ ngx_http_vidstream_mp_answer_create(ngx_http_vidstream_mp_ctx_t *ctx)
 
     p = ngx_sprintf(p, ",\"expires_at\":\"%s\"}}\n", expires_at);
 
-    /* Location: /videos/<id> (the path, as the api module writes it) */
+    id.data = ctx->id;
+    id.len = NGX_HTTP_VIDSTREAM_MP_UUID_LEN;
 
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
+    if (ngx_http_vidstream_api_location(r, &id) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Location");
-    h->value.data = ngx_pnalloc(r->pool, sizeof("/videos/") - 1
-                                         + NGX_HTTP_VIDSTREAM_MP_UUID_LEN);
-    if (h->value.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->value.len = ngx_sprintf(h->value.data, "/videos/%s", ctx->id)
-                   - h->value.data;
 
     return ngx_http_vidstream_mp_send_json(r, NGX_HTTP_CREATED, body,
                                            p - body);

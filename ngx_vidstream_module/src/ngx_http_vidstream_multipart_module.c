@@ -167,9 +167,15 @@ ngx_http_vidstream_multipart_route(ngx_str_t *rest)
 }
 
 
+/*
+ * The request's context for an action: step is the action's, upload_id
+ * the row's unfinished upload (NULL: none yet).  NULL when out of memory.
+ */
+
 ngx_http_vidstream_mp_ctx_t *
 ngx_http_vidstream_mp_ctx(ngx_http_request_t *r,
-    ngx_http_vidstream_mp_step_pt step, ngx_str_t *sub, u_char *id)
+    ngx_http_vidstream_mp_step_pt step, ngx_str_t *sub, u_char *id,
+    ngx_str_t *upload_id)
 {
     ngx_pool_cleanup_t           *cln;
     ngx_http_vidstream_mp_ctx_t  *ctx;
@@ -189,7 +195,17 @@ ngx_http_vidstream_mp_ctx(ngx_http_request_t *r,
 
     ctx->request = r;
     ctx->step = step;
-    ctx->sub = *sub;
+
+    /* sub, NUL-terminated: $2 of every statement */
+
+    ctx->sub.len = sub->len;
+    ctx->sub.data = ngx_pnalloc(r->pool, sub->len + 1);
+    if (ctx->sub.data == NULL) {
+        return NULL;
+    }
+
+    *ngx_cpymem(ctx->sub.data, sub->data, sub->len) = '\0';
+
     ctx->mcf = ngx_http_get_module_main_conf(r,
                                         ngx_http_vidstream_multipart_module);
 
@@ -210,6 +226,14 @@ ngx_http_vidstream_mp_ctx(ngx_http_request_t *r,
     }
 
     ngx_sprintf(ctx->key.data, "input/%V/%s/source", sub, ctx->id);
+
+    if (upload_id
+        && ngx_http_vidstream_mp_copy_upload_id(ctx, upload_id->data,
+                                                upload_id->len)
+           != NGX_OK)
+    {
+        return NULL;
+    }
 
     ngx_http_set_ctx(r, ctx, ngx_http_vidstream_multipart_module);
 
@@ -248,9 +272,10 @@ ngx_http_vidstream_mp_cleanup(void *data)
 
 
 /*
- * Sends one of this module's statements with nparams (value, length)
- * pairs.  NGX_DONE: the action's step runs with the answer; otherwise
- * what to finalize with (503 sent).
+ * Sends one of this module's statements: $1 the video's id, $2 its
+ * owner's sub, then nparams (value, length) pairs.  NGX_DONE: the
+ * action's step runs with the answer; otherwise what to finalize with
+ * (503 sent).
  */
 
 ngx_int_t
@@ -266,14 +291,21 @@ ngx_http_vidstream_mp_query(ngx_http_vidstream_mp_ctx_t *ctx,
     q = &ctx->query;
 
     q->stmt = ngx_http_vidstream_mp_stmt_base + stmt;
-    q->nparams = nparams;
+    q->nparams = 2 + nparams;
     q->handler = ngx_http_vidstream_mp_pg_done;
     q->data = ctx;
     q->log = ctx->request->connection->log;
 
+    /* text parameters go to libpq as C strings: id and sub are */
+
+    q->values[0] = (const char *) ctx->id;
+    q->lengths[0] = NGX_HTTP_VIDSTREAM_MP_UUID_LEN;
+    q->values[1] = (const char *) ctx->sub.data;
+    q->lengths[1] = (int) ctx->sub.len;
+
     va_start(args, nparams);
 
-    for (i = 0; i < nparams; i++) {
+    for (i = 2; i < 2 + nparams; i++) {
         value = va_arg(args, u_char *);
         len = va_arg(args, size_t);
 
@@ -334,10 +366,7 @@ ngx_http_vidstream_mp_pg_done(ngx_http_vidstream_pg_query_t *q,
 ngx_int_t
 ngx_http_vidstream_mp_row(ngx_http_vidstream_mp_ctx_t *ctx)
 {
-    return ngx_http_vidstream_mp_query(ctx, NGX_HTTP_VIDSTREAM_MP_STMT_ROW, 2,
-                                       ctx->id,
-                                       (size_t) NGX_HTTP_VIDSTREAM_MP_UUID_LEN,
-                                       ctx->sub.data, ctx->sub.len);
+    return ngx_http_vidstream_mp_query(ctx, NGX_HTTP_VIDSTREAM_MP_STMT_ROW, 0);
 }
 
 
@@ -575,9 +604,9 @@ ngx_http_vidstream_mp_list(ngx_http_vidstream_mp_ctx_t *ctx)
 
 
 /*
- * A ListParts page is in (answered 200): NGX_OK when it was the last,
- * NGX_AGAIN when there is a next one (the caller asks for it), NGX_ERROR
- * (logged) when the answer is not one.
+ * S3 answered a ListParts page: NGX_OK when it was the last, NGX_AGAIN
+ * when there is a next one (the caller asks for it), NGX_DECLINED when
+ * S3 says NoSuchUpload, NGX_ERROR (logged) for any other failure.
  */
 
 ngx_int_t
@@ -591,6 +620,11 @@ ngx_http_vidstream_mp_listed(ngx_http_vidstream_mp_ctx_t *ctx)
 
     r = ctx->request;
     res = &ctx->call.response;
+
+    rc = ngx_http_vidstream_mp_s3_status(ctx, &err, 1);
+    if (rc != NGX_OK) {
+        return rc;
+    }
 
     rc = vs_s3xml_list_parts((char *) res->data, res->len,
                              ngx_http_vidstream_mp_on_part, ctx, &page,

@@ -13,6 +13,8 @@
 
 static const char *ngx_http_vidstream_mp_parts_args(ngx_http_request_t *r,
     ngx_http_vidstream_mp_ctx_t *ctx);
+static ngx_int_t ngx_http_vidstream_mp_arg(ngx_http_request_t *r,
+    const char *name, size_t len, ngx_int_t max, int64_t *value);
 static ngx_int_t ngx_http_vidstream_mp_parts_step(
     ngx_http_vidstream_mp_ctx_t *ctx, PGresult *res);
 
@@ -25,7 +27,7 @@ ngx_http_vidstream_multipart_handler(ngx_http_request_t *r,
     ngx_http_vidstream_mp_ctx_t  *ctx;
 
     ctx = ngx_http_vidstream_mp_ctx(r, ngx_http_vidstream_mp_parts_step, sub,
-                                    id);
+                                    id, NULL);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -66,33 +68,53 @@ static const char *
 ngx_http_vidstream_mp_parts_args(ngx_http_request_t *r,
     ngx_http_vidstream_mp_ctx_t *ctx)
 {
-    ngx_int_t  n;
-    ngx_str_t  arg;
-
     ctx->first = 1;
     ctx->count = NGX_HTTP_VIDSTREAM_MP_INLINE;
 
-    if (ngx_http_arg(r, (u_char *) "first", 5, &arg) == NGX_OK) {
-        n = (arg.len && arg.len <= 5) ? ngx_atoi(arg.data, arg.len)
-                                      : NGX_ERROR;
-        if (n < 1 || n > VS_MULTIPART_PARTS_MAX) {
-            return "first must be a part number of the upload";
-        }
-
-        ctx->first = n;
+    if (ngx_http_vidstream_mp_arg(r, "first", 5, VS_MULTIPART_PARTS_MAX,
+                                  &ctx->first)
+        != NGX_OK)
+    {
+        return "first must be a part number of the upload";
     }
 
-    if (ngx_http_arg(r, (u_char *) "count", 5, &arg) == NGX_OK) {
-        n = (arg.len && arg.len <= 4) ? ngx_atoi(arg.data, arg.len)
-                                      : NGX_ERROR;
-        if (n < 1 || n > NGX_HTTP_VIDSTREAM_MP_COUNT_MAX) {
-            return "count must be an integer from 1 to 1000";
-        }
-
-        ctx->count = n;
+    if (ngx_http_vidstream_mp_arg(r, "count", 4,
+                                  NGX_HTTP_VIDSTREAM_MP_COUNT_MAX,
+                                  &ctx->count)
+        != NGX_OK)
+    {
+        return "count must be an integer from 1 to 1000";
     }
 
     return NULL;
+}
+
+
+/*
+ * The query argument name, when there is one, into *value: NGX_OK, or
+ * NGX_ERROR when it is not an integer from 1 to max of at most len digits
+ */
+
+static ngx_int_t
+ngx_http_vidstream_mp_arg(ngx_http_request_t *r, const char *name,
+    size_t len, ngx_int_t max, int64_t *value)
+{
+    ngx_int_t  n;
+    ngx_str_t  arg;
+
+    if (ngx_http_arg(r, (u_char *) name, ngx_strlen(name), &arg) != NGX_OK) {
+        return NGX_OK;
+    }
+
+    n = (arg.len && arg.len <= len) ? ngx_atoi(arg.data, arg.len) : NGX_ERROR;
+
+    if (n < 1 || n > max) {
+        return NGX_ERROR;
+    }
+
+    *value = n;
+
+    return NGX_OK;
 }
 
 
@@ -103,7 +125,6 @@ ngx_http_vidstream_mp_parts_step(ngx_http_vidstream_mp_ctx_t *ctx,
     PGresult *res)
 {
     ngx_int_t            rc;
-    vs_s3xml_error_t     err;
     ngx_http_request_t  *r;
 
     r = ctx->request;
@@ -155,27 +176,19 @@ ngx_http_vidstream_mp_parts_step(ngx_http_vidstream_mp_ctx_t *ctx,
         return ngx_http_vidstream_mp_list(ctx);
 
     default: /* NGX_HTTP_VIDSTREAM_MP_STATUS_LIST */
-        rc = ngx_http_vidstream_mp_s3_status(ctx, &err, 1);
-
-        if (rc == NGX_DECLINED) {
-            /* completed or aborted since the row was read */
-            return ngx_http_vidstream_mp_conflict(r);
-        }
-
-        if (rc != NGX_OK) {
-            return ngx_http_vidstream_mp_unavailable(r);
-        }
-
         rc = ngx_http_vidstream_mp_listed(ctx);
+
+        if (rc == NGX_OK) {
+            return ngx_http_vidstream_mp_answer_status(ctx);
+        }
 
         if (rc == NGX_AGAIN) {
             return ngx_http_vidstream_mp_list(ctx);
         }
 
-        if (rc != NGX_OK) {
-            return ngx_http_vidstream_mp_unavailable(r);
-        }
+        /* NoSuchUpload: completed or aborted since the row was read */
 
-        return ngx_http_vidstream_mp_answer_status(ctx);
+        return rc == NGX_DECLINED ? ngx_http_vidstream_mp_conflict(r)
+                                  : ngx_http_vidstream_mp_unavailable(r);
     }
 }

@@ -13,8 +13,8 @@
 static void ngx_http_vidstream_s3_method(ngx_http_vidstream_aws_call_t *call,
     const ngx_http_vidstream_s3_conf_t *conf, ngx_uint_t method,
     const char *name);
-static void ngx_http_vidstream_s3_upload_id(vs_sigv4_kv_t *kv,
-    ngx_str_t *upload_id);
+static void ngx_http_vidstream_s3_kv(vs_sigv4_kv_t *kv, const char *name,
+    u_char *value, size_t len);
 
 
 ngx_int_t
@@ -171,11 +171,7 @@ ngx_http_vidstream_s3_create_upload(ngx_http_request_t *r,
     vs_sigv4_kv_t  query[1];
 
     ngx_http_vidstream_s3_method(call, conf, NGX_HTTP_POST, "POST");
-
-    query[0].name = "uploads";
-    query[0].name_len = sizeof("uploads") - 1;
-    query[0].value = "";
-    query[0].value_len = 0;
+    ngx_http_vidstream_s3_kv(&query[0], "uploads", (u_char *) "", 0);
 
     /* the object gets the video's type, as a single PUT gives it */
     call->headers[0].name = "Content-Type";
@@ -202,21 +198,17 @@ ngx_http_vidstream_s3_list_parts(ngx_http_request_t *r,
 
     ngx_http_vidstream_s3_method(call, conf, NGX_HTTP_GET, "GET");
 
-    query[0].name = "max-parts";
-    query[0].name_len = sizeof("max-parts") - 1;
-    query[0].value = (char *) page;
-    query[0].value_len = ngx_sprintf(page, "%D", max_parts) - page;
+    ngx_http_vidstream_s3_kv(&query[0], "max-parts", page,
+                             ngx_sprintf(page, "%D", max_parts) - page);
     nquery = 1;
 
     if (marker) {
-        query[1].name = "part-number-marker";
-        query[1].name_len = sizeof("part-number-marker") - 1;
-        query[1].value = (char *) after;
-        query[1].value_len = ngx_sprintf(after, "%D", marker) - after;
-        nquery = 2;
+        ngx_http_vidstream_s3_kv(&query[nquery++], "part-number-marker", after,
+                                 ngx_sprintf(after, "%D", marker) - after);
     }
 
-    ngx_http_vidstream_s3_upload_id(&query[nquery++], upload_id);
+    ngx_http_vidstream_s3_kv(&query[nquery++], "uploadId", upload_id->data,
+                             upload_id->len);
 
     return ngx_http_vidstream_s3_call(r, conf->s3, (ngx_str_t *) &conf->bucket,
                                       key, query, nquery, call);
@@ -239,7 +231,8 @@ ngx_http_vidstream_s3_complete_upload(ngx_http_request_t *r,
     call->headers[0].value_len = sizeof("application/xml") - 1;
     call->nheaders = 1;
 
-    ngx_http_vidstream_s3_upload_id(&query[0], upload_id);
+    ngx_http_vidstream_s3_kv(&query[0], "uploadId", upload_id->data,
+                             upload_id->len);
 
     return ngx_http_vidstream_s3_call(r, conf->s3, (ngx_str_t *) &conf->bucket,
                                       key, query, 1, call);
@@ -254,7 +247,8 @@ ngx_http_vidstream_s3_abort_upload(ngx_http_request_t *r,
     vs_sigv4_kv_t  query[1];
 
     ngx_http_vidstream_s3_method(call, conf, NGX_HTTP_DELETE, "DELETE");
-    ngx_http_vidstream_s3_upload_id(&query[0], upload_id);
+    ngx_http_vidstream_s3_kv(&query[0], "uploadId", upload_id->data,
+                             upload_id->len);
 
     return ngx_http_vidstream_s3_call(r, conf->s3, (ngx_str_t *) &conf->bucket,
                                       key, query, 1, call);
@@ -286,10 +280,11 @@ ngx_http_vidstream_s3_method(ngx_http_vidstream_aws_call_t *call,
 
 
 static void
-ngx_http_vidstream_s3_upload_id(vs_sigv4_kv_t *kv, ngx_str_t *upload_id)
+ngx_http_vidstream_s3_kv(vs_sigv4_kv_t *kv, const char *name, u_char *value,
+    size_t len)
 {
-    kv->name = "uploadId";
-    kv->name_len = sizeof("uploadId") - 1;
-    kv->value = (char *) upload_id->data;
-    kv->value_len = upload_id->len;
+    kv->name = name;
+    kv->name_len = ngx_strlen(name);
+    kv->value = (char *) value;
+    kv->value_len = len;
 }
