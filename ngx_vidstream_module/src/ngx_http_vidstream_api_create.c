@@ -19,6 +19,8 @@ static ngx_int_t ngx_http_vidstream_api_created_idem(
     ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
 static ngx_int_t ngx_http_vidstream_api_created_video(
     ngx_http_vidstream_api_ctx_t *ctx, ngx_str_t *id, ngx_str_t *video);
+static ngx_int_t ngx_http_vidstream_api_complete_step(
+    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
 static ngx_int_t ngx_http_vidstream_api_completed(
     ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
 static ngx_int_t ngx_http_vidstream_api_complete_next(ngx_http_request_t *r);
@@ -87,8 +89,7 @@ ngx_http_vidstream_api_create_query(ngx_http_vidstream_api_ctx_t *ctx)
                                        ctx->request_hash,
                                        (size_t)
                                        NGX_HTTP_VIDSTREAM_REQUEST_HASH_LEN,
-                                       ctx->id,
-                                       (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                       ctx->id, NGX_HTTP_VIDSTREAM_API_CSTR,
                                        ctx->input_key.data,
                                        ctx->input_key.len);
     }
@@ -101,9 +102,8 @@ ngx_http_vidstream_api_create_query(ngx_http_vidstream_api_ctx_t *ctx)
                                         ctx->filename.len,
                                         ctx->content_type.data,
                                         ctx->content_type.len,
-                                        ctx->size, ngx_strlen(ctx->size),
-                                        ctx->id,
-                                        (size_t) NGX_HTTP_VIDSTREAM_UUID_LEN,
+                                        ctx->size, NGX_HTTP_VIDSTREAM_API_CSTR,
+                                        ctx->id, NGX_HTTP_VIDSTREAM_API_CSTR,
                                         ctx->input_key.data,
                                         ctx->input_key.len);
 }
@@ -292,7 +292,6 @@ ngx_http_vidstream_api_created_video(ngx_http_vidstream_api_ctx_t *ctx,
     size_t               video_len;
     ngx_str_t            url, key;
     vs_sigv4_kv_t        header;
-    ngx_table_elt_t     *h;
     ngx_http_request_t  *r;
     u_char               expires_at[VS_RFC3339_LEN + 1];
 
@@ -367,30 +366,42 @@ ngx_http_vidstream_api_created_video(ngx_http_vidstream_api_ctx_t *ctx,
                                    ctx->content_type.len);
     p = ngx_sprintf(p, "\"},\"expires_at\":\"%s\"}}\n", expires_at);
 
-    /* Location: /videos/<id> */
+    if (ngx_http_vidstream_api_location(r, id) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_vidstream_api_send_json(r, NGX_HTTP_CREATED, body,
+                                            p - body);
+}
+
+
+/*
+ * Location: /videos/<id>, for a 201 (here and in the multipart module).
+ * Not r->headers_out.location: the header filter would make it absolute,
+ * and the contract's Location is the path.
+ */
+
+ngx_int_t
+ngx_http_vidstream_api_location(ngx_http_request_t *r, ngx_str_t *id)
+{
+    ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     h->hash = 1;
     ngx_str_set(&h->key, "Location");
     h->value.data = ngx_pnalloc(r->pool, sizeof("/videos/") - 1 + id->len);
     if (h->value.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     h->value.len = ngx_sprintf(h->value.data, "/videos/%V", id)
                    - h->value.data;
 
-    /*
-     * not r->headers_out.location: the header filter would make it
-     * absolute, and the contract's Location is the path
-     */
-
-    return ngx_http_vidstream_api_send_json(r, NGX_HTTP_CREATED, body,
-                                            p - body);
+    return NGX_OK;
 }
 
 
@@ -413,25 +424,77 @@ ngx_int_t
 ngx_http_vidstream_api_complete_result(ngx_http_vidstream_api_ctx_t *ctx,
     ngx_http_vidstream_pg_status_e status, PGresult *res)
 {
+    return ngx_http_vidstream_api_complete_step(ctx,
+                                   status == NGX_HTTP_VIDSTREAM_PG_OK ? res
+                                                                      : NULL);
+}
+
+
+/*
+ * The complete, one step per answer, top to bottom: PostgreSQL's (res,
+ * NULL when the statement failed) in QUEUE and MARK, the multipart
+ * module's hand-back in MULTIPART, SQS's (ctx->call) in CREDS and SEND.
+ * NGX_DONE, or what to finalize with.
+ */
+
+static ngx_int_t
+ngx_http_vidstream_api_complete_step(ngx_http_vidstream_api_ctx_t *ctx,
+    PGresult *res)
+{
+    ngx_int_t                       rc;
+    ngx_http_request_t             *r;
+    ngx_http_vidstream_aws_call_t  *call;
+
+    r = ctx->request;
+    call = &ctx->call;
+
     switch (ctx->state.complete) {
 
     case NGX_HTTP_VIDSTREAM_COMPLETE_QUEUE:
-        if (status != NGX_HTTP_VIDSTREAM_PG_OK) {
-            return ngx_http_vidstream_api_unavailable(ctx->request);
+        if (res == NULL) {
+            return ngx_http_vidstream_api_unavailable(r);
         }
 
         return ngx_http_vidstream_api_completed(ctx, res);
 
-    case NGX_HTTP_VIDSTREAM_COMPLETE_MARK:
+    case NGX_HTTP_VIDSTREAM_COMPLETE_MULTIPART:
+        /* S3 holds the object now: queue the video as for a single PUT */
+        rc = ngx_http_vidstream_api_complete_queue(ctx);
+        return rc == NGX_OK ? NGX_DONE : rc;
+
+    case NGX_HTTP_VIDSTREAM_COMPLETE_CREDS:
+        /* credentials refreshed (or not): now send */
+        (void) ngx_http_vidstream_aws_creds_done(r, call);
+        return ngx_http_vidstream_api_sqs_send(ctx);
+
+    case NGX_HTTP_VIDSTREAM_COMPLETE_SEND:
+        if (call->status == NGX_HTTP_OK
+            && ngx_strlcasestrn(call->response.data,
+                                call->response.data + call->response.len,
+                                (u_char *) "MessageId", 9 - 1)
+               != NULL)
+        {
+            return ngx_http_vidstream_api_mark_enqueued(ctx);
+        }
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "vidstream api: SQS SendMessage failed with %ui%s: %*s",
+                      call->status,
+                      call->timed_out ? " (vidstream_aws_timeout)" : "",
+                      ngx_min(call->response.len, 512),
+                      call->response.data);
+
+        /* still queued, enqueued_at NULL: see sqs_send */
+
+        return ngx_http_vidstream_api_unavailable(r);
+
+    default: /* NGX_HTTP_VIDSTREAM_COMPLETE_MARK */
         /*
          * SQS has the job whatever became of enqueued_at: left NULL, the
          * reconciler sends the job once more, which the worker's guarded
          * claim makes harmless
          */
         return ngx_http_vidstream_api_queued(ctx);
-
-    default:
-        return ngx_http_vidstream_api_lost(ctx, "a statement");
     }
 }
 
@@ -527,19 +590,16 @@ ngx_http_vidstream_api_completed(ngx_http_vidstream_api_ctx_t *ctx,
 }
 
 
-/* the multipart upload is complete: queue the video as for a single PUT */
+/* the multipart module is done with the upload: the next step */
 
 static ngx_int_t
 ngx_http_vidstream_api_complete_next(ngx_http_request_t *r)
 {
-    ngx_int_t                      rc;
     ngx_http_vidstream_api_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_vidstream_api_module);
 
-    rc = ngx_http_vidstream_api_complete_queue(ctx);
-
-    return rc == NGX_OK ? NGX_DONE : rc;
+    return ngx_http_vidstream_api_complete_step(ctx, NULL);
 }
 
 
@@ -641,6 +701,8 @@ failed:
 }
 
 
+/* SQS answered, or a credentials refresh is over */
+
 static void
 ngx_http_vidstream_api_sqs_done(ngx_http_request_t *r)
 {
@@ -653,42 +715,7 @@ ngx_http_vidstream_api_sqs_done(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_vidstream_api_module);
     c = r->connection;
 
-    switch (ctx->state.complete) {
-
-    case NGX_HTTP_VIDSTREAM_COMPLETE_CREDS:
-        /* credentials refreshed (or not): now send */
-        (void) ngx_http_vidstream_aws_creds_done(r, &ctx->call);
-        rc = ngx_http_vidstream_api_sqs_send(ctx);
-        break;
-
-    case NGX_HTTP_VIDSTREAM_COMPLETE_SEND:
-        if (ctx->call.status == NGX_HTTP_OK
-            && ngx_strlcasestrn(ctx->call.response.data,
-                                ctx->call.response.data
-                                + ctx->call.response.len,
-                                (u_char *) "MessageId", 9 - 1)
-               != NULL)
-        {
-            rc = ngx_http_vidstream_api_mark_enqueued(ctx);
-            break;
-        }
-
-        ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                      "vidstream api: SQS SendMessage failed with %ui%s: %*s",
-                      ctx->call.status,
-                      ctx->call.timed_out ? " (vidstream_aws_timeout)" : "",
-                      ngx_min(ctx->call.response.len, 512),
-                      ctx->call.response.data);
-
-        /* still queued, enqueued_at NULL: see sqs_send */
-
-        rc = ngx_http_vidstream_api_unavailable(r);
-        break;
-
-    default:
-        rc = ngx_http_vidstream_api_lost(ctx, "SQS");
-        break;
-    }
+    rc = ngx_http_vidstream_api_complete_step(ctx, NULL);
 
     if (rc != NGX_DONE) {
         ngx_http_vidstream_api_finish(ctx, rc);

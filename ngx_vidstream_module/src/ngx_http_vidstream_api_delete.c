@@ -14,6 +14,8 @@
 #include "vs_s3xml.h"
 
 
+static ngx_int_t ngx_http_vidstream_api_delete_step(
+    ngx_http_vidstream_api_ctx_t *ctx, PGresult *res);
 static ngx_int_t ngx_http_vidstream_api_delete_next(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vidstream_api_s3_list(
     ngx_http_vidstream_api_ctx_t *ctx);
@@ -22,6 +24,8 @@ static ngx_int_t ngx_http_vidstream_api_s3_delete(
 static int ngx_http_vidstream_api_listed_key(void *data, const char *name,
     size_t len);
 static void ngx_http_vidstream_api_s3_done(ngx_http_request_t *r);
+static ngx_int_t ngx_http_vidstream_api_s3_failed(
+    ngx_http_vidstream_api_ctx_t *ctx);
 
 
 /* the bucket itself, for ListObjectsV2 and DeleteObjects */
@@ -34,18 +38,38 @@ ngx_int_t
 ngx_http_vidstream_api_delete_result(ngx_http_vidstream_api_ctx_t *ctx,
     ngx_http_vidstream_pg_status_e status, PGresult *res)
 {
-    ngx_str_t            upload_id;
-    ngx_http_request_t  *r;
+    return ngx_http_vidstream_api_delete_step(ctx,
+                                   status == NGX_HTTP_VIDSTREAM_PG_OK ? res
+                                                                      : NULL);
+}
+
+
+/*
+ * The delete, one step per answer, top to bottom: PostgreSQL's (res,
+ * NULL when the statement failed) in MARK and ROW, the multipart module's
+ * hand-back in ABORT, S3's (ctx->call) in CREDS, LIST and OBJECTS.
+ * NGX_DONE, or what to finalize with.
+ */
+
+static ngx_int_t
+ngx_http_vidstream_api_delete_step(ngx_http_vidstream_api_ctx_t *ctx,
+    PGresult *res)
+{
+    ngx_int_t                       rc;
+    ngx_str_t                       upload_id;
+    ngx_http_request_t             *r;
+    ngx_http_vidstream_aws_call_t  *call;
 
     r = ctx->request;
-
-    if (status != NGX_HTTP_VIDSTREAM_PG_OK) {
-        return ngx_http_vidstream_api_unavailable(r);
-    }
+    call = &ctx->call;
 
     switch (ctx->state.delete) {
 
     case NGX_HTTP_VIDSTREAM_DELETE_MARK:
+        if (res == NULL) {
+            return ngx_http_vidstream_api_unavailable(r);
+        }
+
         if (PQntuples(res) != 1) {
             return ngx_http_vidstream_send_error(r, NGX_HTTP_NOT_FOUND,
                                                  "not_found",
@@ -75,21 +99,66 @@ ngx_http_vidstream_api_delete_result(ngx_http_vidstream_api_ctx_t *ctx,
 
         return ngx_http_vidstream_api_s3_list(ctx);
 
-    case NGX_HTTP_VIDSTREAM_DELETE_ROW:
+    case NGX_HTTP_VIDSTREAM_DELETE_ABORT:
+        /* the multipart upload is aborted: the objects, then the row */
+        return ngx_http_vidstream_api_s3_list(ctx);
+
+    case NGX_HTTP_VIDSTREAM_DELETE_CREDS:
+        (void) ngx_http_vidstream_aws_creds_done(r, call);
+        ctx->rounds--;
+        return ngx_http_vidstream_api_s3_list(ctx);
+
+    case NGX_HTTP_VIDSTREAM_DELETE_LIST:
+        if (call->status != NGX_HTTP_OK) {
+            return ngx_http_vidstream_api_s3_failed(ctx);
+        }
+
+        rc = ngx_http_vidstream_api_s3_delete(ctx, &call->response);
+
+        if (rc != NGX_AGAIN) {
+            return rc;
+        }
+
+        /* S3 is clean: the row goes */
+
+        ctx->state.delete = NGX_HTTP_VIDSTREAM_DELETE_ROW;
+
+        rc = ngx_http_vidstream_api_query(ctx,
+                                      NGX_HTTP_VIDSTREAM_STMT_DELETE_ROW, 2,
+                                      ctx->id, NGX_HTTP_VIDSTREAM_API_CSTR,
+                                      ctx->sub.data, ctx->sub.len);
+
+        return rc == NGX_OK ? NGX_DONE : rc;
+
+    case NGX_HTTP_VIDSTREAM_DELETE_OBJECTS:
+        if (call->status != NGX_HTTP_OK
+            || ngx_strlcasestrn(call->response.data,
+                                call->response.data + call->response.len,
+                                (u_char *) "<Error>", 7 - 1)
+               != NULL)
+        {
+            return ngx_http_vidstream_api_s3_failed(ctx);
+        }
+
+        /* list again: more pages, or nothing left */
+        return ngx_http_vidstream_api_s3_list(ctx);
+
+    default: /* NGX_HTTP_VIDSTREAM_DELETE_ROW */
+        if (res == NULL) {
+            return ngx_http_vidstream_api_unavailable(r);
+        }
+
         ngx_http_vidstream_api_cache_remove(ctx);
 
         r->headers_out.status = NGX_HTTP_NO_CONTENT;
         r->headers_out.content_length_n = 0;
         r->header_only = 1;
         return ngx_http_send_header(r);
-
-    default:
-        return ngx_http_vidstream_api_lost(ctx, "a statement");
     }
 }
 
 
-/* the multipart upload is aborted: remove the objects, then the row */
+/* the multipart module is done with the upload: the next step */
 
 static ngx_int_t
 ngx_http_vidstream_api_delete_next(ngx_http_request_t *r)
@@ -98,7 +167,7 @@ ngx_http_vidstream_api_delete_next(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_vidstream_api_module);
 
-    return ngx_http_vidstream_api_s3_list(ctx);
+    return ngx_http_vidstream_api_delete_step(ctx, NULL);
 }
 
 
@@ -366,86 +435,43 @@ ngx_http_vidstream_api_listed_key(void *data, const char *name, size_t len)
 }
 
 
+/* S3 answered, or a credentials refresh is over */
+
 static void
 ngx_http_vidstream_api_s3_done(ngx_http_request_t *r)
 {
     ngx_int_t                      rc;
     ngx_connection_t              *c;
-    ngx_http_vidstream_aws_call_t *call;
     ngx_http_vidstream_api_ctx_t  *ctx;
 
     r->write_event_handler = ngx_http_request_empty_handler;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_vidstream_api_module);
     c = r->connection;
-    call = &ctx->call;
 
-    switch (ctx->state.delete) {
-
-    case NGX_HTTP_VIDSTREAM_DELETE_CREDS:
-        (void) ngx_http_vidstream_aws_creds_done(r, call);
-        ctx->rounds--;
-        rc = ngx_http_vidstream_api_s3_list(ctx);
-        break;
-
-    case NGX_HTTP_VIDSTREAM_DELETE_LIST:
-        if (call->status != NGX_HTTP_OK) {
-            goto failed;
-        }
-
-        rc = ngx_http_vidstream_api_s3_delete(ctx, &call->response);
-
-        if (rc == NGX_AGAIN) {
-            /* S3 is clean: the row goes */
-            ctx->state.delete = NGX_HTTP_VIDSTREAM_DELETE_ROW;
-
-            rc = ngx_http_vidstream_api_query(ctx,
-                                      NGX_HTTP_VIDSTREAM_STMT_DELETE_ROW, 2,
-                                      ctx->id,
-                                      NGX_HTTP_VIDSTREAM_API_CSTR,
-                                      ctx->sub.data, ctx->sub.len);
-            if (rc == NGX_OK) {
-                rc = NGX_DONE;
-            }
-        }
-
-        break;
-
-    case NGX_HTTP_VIDSTREAM_DELETE_OBJECTS:
-        if (call->status != NGX_HTTP_OK
-            || ngx_strlcasestrn(call->response.data,
-                                call->response.data + call->response.len,
-                                (u_char *) "<Error>", 7 - 1)
-               != NULL)
-        {
-            goto failed;
-        }
-
-        /* list again: more pages, or nothing left */
-        rc = ngx_http_vidstream_api_s3_list(ctx);
-        break;
-
-    default:
-        rc = ngx_http_vidstream_api_lost(ctx, "S3");
-        break;
-    }
-
-    goto done;
-
-failed:
-
-    ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                  "vidstream api: S3 answered %ui while deleting: %*s",
-                  call->status, ngx_min(call->response.len, 512),
-                  call->response.data);
-
-    rc = ngx_http_vidstream_api_unavailable(r);
-
-done:
+    rc = ngx_http_vidstream_api_delete_step(ctx, NULL);
 
     if (rc != NGX_DONE) {
         ngx_http_vidstream_api_finish(ctx, rc);
     }
 
     ngx_http_run_posted_requests(c);
+}
+
+
+/* S3 refused a call of the delete: 503, the row stays deleted-marked */
+
+static ngx_int_t
+ngx_http_vidstream_api_s3_failed(ngx_http_vidstream_api_ctx_t *ctx)
+{
+    ngx_http_vidstream_aws_call_t  *call;
+
+    call = &ctx->call;
+
+    ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
+                  "vidstream api: S3 answered %ui while deleting: %*s",
+                  call->status, ngx_min(call->response.len, 512),
+                  call->response.data);
+
+    return ngx_http_vidstream_api_unavailable(ctx->request);
 }

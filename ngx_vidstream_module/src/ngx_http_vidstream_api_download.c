@@ -5,11 +5,13 @@
  * GET /videos/<id>/download: the video's row read, a presigned GET URL
  * answered (or redirected to).  GET /videos/<id>/playback reads the same
  * statement and hands its row to ngx_http_vidstream_play_module.c.
- * The presigning of every S3 URL the API answers lives here too.
+ * The API's presign (the URL into a buffer of its own, signed by
+ * ngx_http_vidstream_s3_presign()) lives here too.
  */
 
 
 #include "ngx_http_vidstream_api.h"
+#include "ngx_http_vidstream_s3.h"
 
 #include "vs_keys.h"
 
@@ -314,42 +316,21 @@ ngx_http_vidstream_api_presign(ngx_http_vidstream_api_ctx_t *ctx,
     vs_sigv4_kv_t *headers, size_t nheaders, size_t before, size_t after,
     ngx_str_t *url, u_char *expires_at)
 {
-    u_char                              *buf;
-    size_t                               size;
-    ssize_t                              n;
-    time_t                               now;
-    vs_sigv4_presign_t                   req;
-    const vs_aws_creds_t                *creds;
-    ngx_http_vidstream_api_main_conf_t  *amcf;
+    u_char                        *buf;
+    size_t                         size;
+    ssize_t                        n;
+    ngx_http_vidstream_s3_conf_t   s3;
 
-    amcf = ctx->amcf;
-
-    creds = ngx_http_vidstream_aws_creds_current();
-    if (creds == NULL || amcf->bucket.len == 0) {
-        ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
-                      "vidstream api: cannot presign: %s",
-                      creds ? "no vidstream_s3_bucket"
-                            : "no AWS credentials");
+    if (ngx_http_vidstream_api_s3_conf(ctx->request, &s3) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    now = ngx_time();
-
-    ngx_memzero(&req, sizeof(vs_sigv4_presign_t));
-    req.method = method;
-    req.method_len = ngx_strlen(method);
-    req.bucket = (char *) amcf->bucket.data;
-    req.bucket_len = amcf->bucket.len;
-    req.key = (char *) key->data;
-    req.key_len = key->len;
-    req.query = query;
-    req.nquery = nquery;
-    req.headers = headers;
-    req.nheaders = nheaders;
-    req.now = now;
-    req.expires = amcf->presign_expires;
-
-    size = vs_sigv4_presign_size(amcf->s3, creds, &req);
+    size = ngx_http_vidstream_s3_presign_size(ctx->request, &s3, method, key,
+                                              query, nquery, headers,
+                                              nheaders);
+    if (size == 0) {
+        return NGX_ERROR;
+    }
 
     buf = ngx_pnalloc(ctx->request->pool, before + size + after);
     if (buf == NULL) {
@@ -358,22 +339,14 @@ ngx_http_vidstream_api_presign(ngx_http_vidstream_api_ctx_t *ctx,
 
     url->data = buf + before;
 
-    n = vs_sigv4_presign(amcf->s3, creds, &ngx_http_vidstream_aws_state->keys,
-                         &req, (char *) url->data, size);
+    n = ngx_http_vidstream_s3_presign(ctx->request, &s3, method, key, query,
+                                      nquery, headers, nheaders, url->data,
+                                      size, expires_at);
     if (n < 0) {
-        ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
-                      "vidstream api: cannot presign %s", method);
         return NGX_ERROR;
     }
 
     url->len = n;
-
-    if (vs_rfc3339(now + vs_sigv4_presign_expires(amcf->presign_expires),
-                   (char *) expires_at)
-        != 0)
-    {
-        return NGX_ERROR;
-    }
 
     return NGX_OK;
 }

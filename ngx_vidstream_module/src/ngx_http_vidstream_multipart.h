@@ -79,5 +79,12 @@ ngx_int_t ngx_http_vidstream_multipart_abort(ngx_http_request_t *r,
     ngx_str_t *sub, u_char *id, ngx_str_t *upload_id,
     ngx_http_vidstream_multipart_next_pt next);
 
+/*
+ * Location: /videos/<id> (the path) on r's answer: NGX_OK or NGX_ERROR.
+ * Implemented by the api module.
+ */
+ngx_int_t ngx_http_vidstream_api_location(ngx_http_request_t *r,
+    ngx_str_t *id);
+
 
 #endif /* _NGX_HTTP_VIDSTREAM_MULTIPART_H_INCLUDED_ */

@@ -16,6 +16,13 @@
  * ordinary life; it hands a request over here where multipart changes the
  * answer (ngx_http_vidstream_multipart.h).
  *
+ * This file: the directives and their conf, the statements, the routes,
+ * the per-request ctx and the plumbing every action uses: statements sent
+ * and answered, credentials, S3 calls started and answered (each action's
+ * step reads the answer), ListParts page after page.  The actions are in
+ * _create.c, _parts.c, _complete.c, _abort.c, the answers in _json.c
+ * (ngx_http_vidstream_multipart_int.h).
+ *
  * A failure between CreateMultipartUpload and the UPDATE that records it
  * leaves an upload no row names: S3's lifecycle rule for incomplete
  * multipart uploads removes it; the create answered 503 and its retry
@@ -26,176 +33,20 @@
  * object either, the upload was aborted (S3's lifecycle rule): 409.
  */
 
-#include <ngx_config.h>
-#include <ngx_core.h>
-#include <ngx_http.h>
 
-#include "ngx_http_vidstream.h"
-#include "ngx_http_vidstream_aws.h"
-#include "ngx_http_vidstream_s3.h"
-#include "ngx_http_vidstream_pg.h"
-#include "ngx_http_vidstream_play.h"
-#include "ngx_http_vidstream_multipart.h"
-
-#include "vs_multipart.h"
-#include "vs_s3xml.h"
-#include "vs_sigv4.h"
-#include "vs_util.h"
+#include "ngx_http_vidstream_multipart_int.h"
 
 
-#define NGX_HTTP_VIDSTREAM_MP_UUID_LEN     36
-
-/* S3's single PUT limit: "single" above it is refused */
-#define NGX_HTTP_VIDSTREAM_MP_SINGLE_MAX   ((int64_t) 5 << 30)
-
-/* the part URLs of a create's answer, and of one …/upload/parts */
-#define NGX_HTTP_VIDSTREAM_MP_INLINE       100
-#define NGX_HTTP_VIDSTREAM_MP_COUNT_MAX    1000
-
-/* the part numbers an upload_incomplete lists, of each kind */
-#define NGX_HTTP_VIDSTREAM_MP_REPORT_MAX   100
-
-/*
- * ListParts page size: a page of 1,000 parts is ~250 KiB of XML, too
- * close to subrequest_output_buffer_size 256k; 500 keeps it near half.
- */
-#define NGX_HTTP_VIDSTREAM_MP_PAGE         500
-#define NGX_HTTP_VIDSTREAM_MP_PAGES_MAX                                       \
-    (VS_MULTIPART_PARTS_MAX / NGX_HTTP_VIDSTREAM_MP_PAGE + 2)
-
-
-typedef struct {
-    off_t                           threshold;
-    ngx_msec_t                      complete_timeout;
-} ngx_http_vidstream_multipart_main_conf_t;
-
-
-/* where a request is: one enum, one switch per kind of callback */
-typedef enum {
-    NGX_HTTP_VIDSTREAM_MP_ROW = 0,        /* vs_mp_row */
-    NGX_HTTP_VIDSTREAM_MP_CREATE_S3,      /* CreateMultipartUpload */
-    NGX_HTTP_VIDSTREAM_MP_CREATE_SAVE,    /* vs_mp_start */
-    NGX_HTTP_VIDSTREAM_MP_LIST,           /* ListParts, page after page */
-    NGX_HTTP_VIDSTREAM_MP_COMPLETE_S3,    /* CompleteMultipartUpload */
-    NGX_HTTP_VIDSTREAM_MP_COMPLETE_SAVE,  /* vs_mp_completed */
-    NGX_HTTP_VIDSTREAM_MP_HEAD_S3,        /* HeadObject: NoSuchUpload, why */
-    NGX_HTTP_VIDSTREAM_MP_ABORT_S3        /* AbortMultipartUpload */
-} ngx_http_vidstream_mp_step_e;
-
-
-/* what the request is for */
-typedef enum {
-    NGX_HTTP_VIDSTREAM_MP_FOR_CREATE = 0,
-    NGX_HTTP_VIDSTREAM_MP_FOR_STATE,
-    NGX_HTTP_VIDSTREAM_MP_FOR_PARTS,
-    NGX_HTTP_VIDSTREAM_MP_FOR_COMPLETE,
-    NGX_HTTP_VIDSTREAM_MP_FOR_ABORT
-} ngx_http_vidstream_mp_flow_e;
-
-
-/* a buffer that grows in the request pool */
-typedef struct {
-    u_char                         *start;
-    u_char                         *pos;
-    u_char                         *end;
-} ngx_http_vidstream_mp_buf_t;
-
-
-typedef struct {
-    ngx_http_request_t             *request;
-    ngx_http_vidstream_multipart_main_conf_t  *mcf;
-    ngx_http_vidstream_s3_conf_t    s3;
-
-    ngx_http_vidstream_mp_flow_e    flow;
-    ngx_http_vidstream_mp_step_e    step;
-    ngx_http_vidstream_multipart_next_pt  next;
-
-    ngx_str_t                       sub;
-    u_char                          id[NGX_HTTP_VIDSTREAM_MP_UUID_LEN + 1];
-    ngx_str_t                       key;          /* input/<sub>/<id>/source */
-    ngx_str_t                       upload_id;
-    vs_multipart_plan_t             plan;
-
-    ngx_http_vidstream_pg_query_t   query;
-    ngx_http_vidstream_aws_call_t   call;
-
-    /* create */
-    ngx_str_t                       video;        /* the video object */
-    ngx_str_t                       content_type;
-    u_char                          part_size[NGX_INT64_LEN + 1];
-    u_char                          part_count[NGX_INT64_LEN + 1];
-    unsigned                        repeat:1;
-
-    /* …/upload/parts */
-    time_t                          now;          /* of every presign */
-    int64_t                         first;
-    int64_t                         count;
-
-    /* ListParts */
-    vs_multipart_check_t           *check;
-    ngx_http_vidstream_mp_buf_t     out;          /* JSON, or the XML body */
-    int32_t                         marker;
-    ngx_uint_t                      pages;
-    ngx_uint_t                      listed;       /* parts written to out */
-
-    unsigned                        pg_pending:1;
-    unsigned                        creds:1;      /* a refresh runs */
-} ngx_http_vidstream_mp_ctx_t;
-
-
-static ngx_http_vidstream_mp_ctx_t *ngx_http_vidstream_mp_ctx(
-    ngx_http_request_t *r, ngx_http_vidstream_mp_flow_e flow,
-    ngx_str_t *sub, u_char *id);
 static void ngx_http_vidstream_mp_cleanup(void *data);
-static ngx_int_t ngx_http_vidstream_mp_query(ngx_http_vidstream_mp_ctx_t *ctx,
-    ngx_uint_t stmt, ngx_uint_t nparams, ...);
 static void ngx_http_vidstream_mp_pg_done(ngx_http_vidstream_pg_query_t *q,
     ngx_http_vidstream_pg_status_e status, PGresult *res);
-static ngx_int_t ngx_http_vidstream_mp_row(ngx_http_vidstream_mp_ctx_t *ctx,
-    PGresult *res);
-static ngx_int_t ngx_http_vidstream_mp_s3(ngx_http_vidstream_mp_ctx_t *ctx);
 static void ngx_http_vidstream_mp_s3_done(ngx_http_request_t *r);
-static ngx_int_t ngx_http_vidstream_mp_s3_result(
-    ngx_http_vidstream_mp_ctx_t *ctx);
-static ngx_int_t ngx_http_vidstream_mp_listed(
-    ngx_http_vidstream_mp_ctx_t *ctx);
 static int ngx_http_vidstream_mp_on_part(void *data,
     const vs_s3xml_part_t *part);
-static ngx_int_t ngx_http_vidstream_mp_incomplete(
-    ngx_http_vidstream_mp_ctx_t *ctx);
-static ngx_int_t ngx_http_vidstream_mp_state(
-    ngx_http_vidstream_mp_ctx_t *ctx);
-static ngx_int_t ngx_http_vidstream_mp_answer_create(
-    ngx_http_vidstream_mp_ctx_t *ctx);
-static ngx_int_t ngx_http_vidstream_mp_answer_parts(
-    ngx_http_vidstream_mp_ctx_t *ctx);
-static u_char *ngx_http_vidstream_mp_write_parts(
-    ngx_http_vidstream_mp_ctx_t *ctx, u_char *p, u_char *last,
-    int64_t first, int64_t count, u_char *expires_at);
-static size_t ngx_http_vidstream_mp_parts_len(
-    ngx_http_vidstream_mp_ctx_t *ctx, int64_t first, int64_t count);
-static ssize_t ngx_http_vidstream_mp_presign(ngx_http_vidstream_mp_ctx_t *ctx,
-    int64_t number, u_char *out, size_t size);
-static ngx_int_t ngx_http_vidstream_mp_reserve(ngx_http_request_t *r,
-    ngx_http_vidstream_mp_buf_t *b, size_t n);
-static ngx_int_t ngx_http_vidstream_mp_send_json(ngx_http_request_t *r,
-    ngx_uint_t status, u_char *body, size_t len);
-static ngx_int_t ngx_http_vidstream_mp_unavailable(ngx_http_request_t *r);
-static ngx_int_t ngx_http_vidstream_mp_conflict(ngx_http_request_t *r);
-static void ngx_http_vidstream_mp_finish(ngx_http_vidstream_mp_ctx_t *ctx,
-    ngx_int_t rc);
 
 static void *ngx_http_vidstream_multipart_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_vidstream_multipart_init_main_conf(ngx_conf_t *cf,
     void *conf);
-
-
-/* the statements, in the order of ngx_http_vidstream_mp_stmts[] */
-enum {
-    NGX_HTTP_VIDSTREAM_MP_STMT_ROW = 0,
-    NGX_HTTP_VIDSTREAM_MP_STMT_START,
-    NGX_HTTP_VIDSTREAM_MP_STMT_COMPLETED
-};
 
 
 static ngx_http_vidstream_pg_stmt_t  ngx_http_vidstream_mp_stmts[] = {
@@ -286,9 +137,6 @@ ngx_module_t  ngx_http_vidstream_multipart_module = {
 };
 
 
-static ngx_str_t  ngx_http_vidstream_mp_json = ngx_string("application/json");
-
-
 ngx_http_vidstream_pg_stmt_t *
 ngx_http_vidstream_multipart_stmts(ngx_uint_t base, ngx_uint_t *n)
 {
@@ -319,258 +167,15 @@ ngx_http_vidstream_multipart_route(ngx_str_t *rest)
 }
 
 
-ngx_int_t
-ngx_http_vidstream_multipart_wanted(ngx_http_request_t *r,
-    ngx_str_t *upload, int64_t size, ngx_uint_t *multipart,
-    const char **error)
-{
-    ngx_http_vidstream_multipart_main_conf_t  *mcf;
+/*
+ * The request's context for an action: step is the action's, upload_id
+ * the row's unfinished upload (NULL: none yet).  NULL when out of memory.
+ */
 
-    mcf = ngx_http_get_module_main_conf(r,
-                                        ngx_http_vidstream_multipart_module);
-
-    if (upload->data == NULL) {
-        *multipart = size > (int64_t) mcf->threshold;
-        return NGX_OK;
-    }
-
-    if (upload->len == sizeof("multipart") - 1
-        && ngx_strncmp(upload->data, "multipart", upload->len) == 0)
-    {
-        *multipart = 1;
-        return NGX_OK;
-    }
-
-    if (upload->len == sizeof("single") - 1
-        && ngx_strncmp(upload->data, "single", upload->len) == 0)
-    {
-        if (size > NGX_HTTP_VIDSTREAM_MP_SINGLE_MAX) {
-            *error = "a single upload is at most 5 GiB (one S3 PUT): "
-                     "use \"upload\":\"multipart\"";
-            return NGX_DECLINED;
-        }
-
-        *multipart = 0;
-        return NGX_OK;
-    }
-
-    *error = "upload must be \"single\" or \"multipart\"";
-
-    return NGX_DECLINED;
-}
-
-
-ngx_int_t
-ngx_http_vidstream_multipart_created(ngx_http_request_t *r, ngx_str_t *sub,
-    ngx_str_t *id, ngx_str_t *video, ngx_str_t *content_type, int64_t size,
-    ngx_uint_t repeat)
-{
-    ngx_int_t                     rc;
-    ngx_http_vidstream_mp_ctx_t  *ctx;
-
-    if (id->len != NGX_HTTP_VIDSTREAM_MP_UUID_LEN || video->len < 2
-        || video->data[video->len - 1] != '}')
-    {
-        return ngx_http_vidstream_mp_unavailable(r);
-    }
-
-    ctx = ngx_http_vidstream_mp_ctx(r, NGX_HTTP_VIDSTREAM_MP_FOR_CREATE, sub,
-                                    id->data);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (vs_multipart_plan(size, &ctx->plan) != 0) {
-        return ngx_http_vidstream_mp_unavailable(r);
-    }
-
-    /* the row's video object outlives its PGresult */
-
-    ctx->video.len = video->len;
-    ctx->video.data = ngx_pnalloc(r->pool, video->len);
-    if (ctx->video.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(ctx->video.data, video->data, video->len);
-
-    ctx->content_type = *content_type;
-    ctx->repeat = repeat;
-
-    *ngx_sprintf(ctx->part_size, "%L", ctx->plan.part_size) = '\0';
-    *ngx_sprintf(ctx->part_count, "%L", ctx->plan.part_count) = '\0';
-
-    if (repeat) {
-        /* the same upload as the first answer's, once it has one */
-        ctx->step = NGX_HTTP_VIDSTREAM_MP_ROW;
-        rc = ngx_http_vidstream_mp_query(ctx, NGX_HTTP_VIDSTREAM_MP_STMT_ROW,
-                                    2, ctx->id,
-                                    (size_t) NGX_HTTP_VIDSTREAM_MP_UUID_LEN,
-                                    ctx->sub.data, ctx->sub.len);
-        return rc == NGX_OK ? NGX_DONE : rc;
-    }
-
-    ctx->step = NGX_HTTP_VIDSTREAM_MP_CREATE_S3;
-
-    return ngx_http_vidstream_mp_s3(ctx);
-}
-
-
-ngx_int_t
-ngx_http_vidstream_multipart_handler(ngx_http_request_t *r,
-    ngx_uint_t action, u_char *id, ngx_str_t *sub)
-{
-    ngx_int_t                     n, rc;
-    ngx_str_t                     arg;
-    ngx_http_vidstream_mp_ctx_t  *ctx;
-
-    ctx = ngx_http_vidstream_mp_ctx(r,
-                                    action == NGX_HTTP_VIDSTREAM_MULTIPART_PARTS
-                                        ? NGX_HTTP_VIDSTREAM_MP_FOR_PARTS
-                                        : NGX_HTTP_VIDSTREAM_MP_FOR_STATE,
-                                    sub, id);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ctx->flow == NGX_HTTP_VIDSTREAM_MP_FOR_PARTS) {
-        ctx->first = 1;
-        ctx->count = NGX_HTTP_VIDSTREAM_MP_INLINE;
-
-        if (ngx_http_arg(r, (u_char *) "first", 5, &arg) == NGX_OK) {
-            n = (arg.len && arg.len <= 5) ? ngx_atoi(arg.data, arg.len)
-                                          : NGX_ERROR;
-            if (n < 1 || n > VS_MULTIPART_PARTS_MAX) {
-                return ngx_http_vidstream_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                            "invalid_request",
-                                            "first must be a part number "
-                                            "of the upload");
-            }
-
-            ctx->first = n;
-        }
-
-        if (ngx_http_arg(r, (u_char *) "count", 5, &arg) == NGX_OK) {
-            n = (arg.len && arg.len <= 4) ? ngx_atoi(arg.data, arg.len)
-                                          : NGX_ERROR;
-            if (n < 1 || n > NGX_HTTP_VIDSTREAM_MP_COUNT_MAX) {
-                return ngx_http_vidstream_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                            "invalid_request",
-                                            "count must be an integer "
-                                            "from 1 to 1000");
-            }
-
-            ctx->count = n;
-        }
-
-        /* presigning needs current credentials: an ECS refresh first */
-
-        rc = ngx_http_vidstream_aws_creds(r, &ctx->s3.credentials_location,
-                                          &ctx->call);
-        if (rc == NGX_AGAIN) {
-            ctx->creds = 1;
-            ctx->step = NGX_HTTP_VIDSTREAM_MP_ROW;
-            ctx->call.done = ngx_http_vidstream_mp_s3_done;
-            return NGX_DONE;
-        }
-    }
-
-    ctx->step = NGX_HTTP_VIDSTREAM_MP_ROW;
-
-    rc = ngx_http_vidstream_mp_query(ctx, NGX_HTTP_VIDSTREAM_MP_STMT_ROW, 2,
-                                     ctx->id,
-                                     (size_t) NGX_HTTP_VIDSTREAM_MP_UUID_LEN,
-                                     ctx->sub.data, ctx->sub.len);
-
-    return rc == NGX_OK ? NGX_DONE : rc;
-}
-
-
-ngx_int_t
-ngx_http_vidstream_multipart_complete(ngx_http_request_t *r, u_char *id,
-    ngx_str_t *sub, ngx_str_t *upload_id, int64_t size, int64_t part_size,
-    int64_t part_count, ngx_http_vidstream_multipart_next_pt next)
-{
-    ngx_http_vidstream_mp_ctx_t  *ctx;
-
-    ctx = ngx_http_vidstream_mp_ctx(r, NGX_HTTP_VIDSTREAM_MP_FOR_COMPLETE,
-                                    sub, id);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->next = next;
-
-    ctx->upload_id.len = upload_id->len;
-    ctx->upload_id.data = ngx_pnalloc(r->pool, upload_id->len + 1);
-    if (ctx->upload_id.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    *ngx_cpymem(ctx->upload_id.data, upload_id->data, upload_id->len) = '\0';
-
-    /* the plan as the row recorded it, not as it would be chosen today */
-
-    ctx->plan.size = size;
-    ctx->plan.part_size = part_size;
-    ctx->plan.part_count = part_count;
-
-    if (part_size < VS_MULTIPART_S3_PART_MIN || part_count < 1
-        || part_count > VS_MULTIPART_PARTS_MAX
-        || (part_count - 1) * part_size >= size
-        || part_count * part_size < size)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "vidstream multipart: video %s has an invalid part "
-                      "plan", ctx->id);
-        return ngx_http_vidstream_mp_unavailable(r);
-    }
-
-    ctx->check = ngx_palloc(r->pool, sizeof(vs_multipart_check_t));
-    if (ctx->check == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    vs_multipart_check_init(ctx->check, &ctx->plan);
-
-    ctx->step = NGX_HTTP_VIDSTREAM_MP_LIST;
-
-    return ngx_http_vidstream_mp_s3(ctx);
-}
-
-
-ngx_int_t
-ngx_http_vidstream_multipart_abort(ngx_http_request_t *r, ngx_str_t *sub,
-    u_char *id, ngx_str_t *upload_id,
-    ngx_http_vidstream_multipart_next_pt next)
-{
-    ngx_http_vidstream_mp_ctx_t  *ctx;
-
-    ctx = ngx_http_vidstream_mp_ctx(r, NGX_HTTP_VIDSTREAM_MP_FOR_ABORT, sub,
-                                    id);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->next = next;
-
-    ctx->upload_id.len = upload_id->len;
-    ctx->upload_id.data = ngx_pnalloc(r->pool, upload_id->len + 1);
-    if (ctx->upload_id.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    *ngx_cpymem(ctx->upload_id.data, upload_id->data, upload_id->len) = '\0';
-
-    ctx->step = NGX_HTTP_VIDSTREAM_MP_ABORT_S3;
-
-    return ngx_http_vidstream_mp_s3(ctx);
-}
-
-
-static ngx_http_vidstream_mp_ctx_t *
+ngx_http_vidstream_mp_ctx_t *
 ngx_http_vidstream_mp_ctx(ngx_http_request_t *r,
-    ngx_http_vidstream_mp_flow_e flow, ngx_str_t *sub, u_char *id)
+    ngx_http_vidstream_mp_step_pt step, ngx_str_t *sub, u_char *id,
+    ngx_str_t *upload_id)
 {
     ngx_pool_cleanup_t           *cln;
     ngx_http_vidstream_mp_ctx_t  *ctx;
@@ -589,8 +194,18 @@ ngx_http_vidstream_mp_ctx(ngx_http_request_t *r,
     cln->data = ctx;
 
     ctx->request = r;
-    ctx->flow = flow;
-    ctx->sub = *sub;
+    ctx->step = step;
+
+    /* sub, NUL-terminated: $2 of every statement */
+
+    ctx->sub.len = sub->len;
+    ctx->sub.data = ngx_pnalloc(r->pool, sub->len + 1);
+    if (ctx->sub.data == NULL) {
+        return NULL;
+    }
+
+    *ngx_cpymem(ctx->sub.data, sub->data, sub->len) = '\0';
+
     ctx->mcf = ngx_http_get_module_main_conf(r,
                                         ngx_http_vidstream_multipart_module);
 
@@ -612,9 +227,35 @@ ngx_http_vidstream_mp_ctx(ngx_http_request_t *r,
 
     ngx_sprintf(ctx->key.data, "input/%V/%s/source", sub, ctx->id);
 
+    if (upload_id
+        && ngx_http_vidstream_mp_copy_upload_id(ctx, upload_id->data,
+                                                upload_id->len)
+           != NGX_OK)
+    {
+        return NULL;
+    }
+
     ngx_http_set_ctx(r, ctx, ngx_http_vidstream_multipart_module);
 
     return ctx;
+}
+
+
+/* the upload id, NUL-terminated, in the request pool */
+
+ngx_int_t
+ngx_http_vidstream_mp_copy_upload_id(ngx_http_vidstream_mp_ctx_t *ctx,
+    u_char *data, size_t len)
+{
+    ctx->upload_id.len = len;
+    ctx->upload_id.data = ngx_pnalloc(ctx->request->pool, len + 1);
+    if (ctx->upload_id.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ngx_cpymem(ctx->upload_id.data, data, len) = '\0';
+
+    return NGX_OK;
 }
 
 
@@ -631,12 +272,13 @@ ngx_http_vidstream_mp_cleanup(void *data)
 
 
 /*
- * Sends one of this module's statements with nparams (value, length)
- * pairs.  NGX_OK: the handler runs later; otherwise what to finalize
- * with (503 sent).
+ * Sends one of this module's statements: $1 the video's id, $2 its
+ * owner's sub, then nparams (value, length) pairs.  NGX_DONE: the
+ * action's step runs with the answer; otherwise what to finalize with
+ * (503 sent).
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_vidstream_mp_query(ngx_http_vidstream_mp_ctx_t *ctx,
     ngx_uint_t stmt, ngx_uint_t nparams, ...)
 {
@@ -649,14 +291,21 @@ ngx_http_vidstream_mp_query(ngx_http_vidstream_mp_ctx_t *ctx,
     q = &ctx->query;
 
     q->stmt = ngx_http_vidstream_mp_stmt_base + stmt;
-    q->nparams = nparams;
+    q->nparams = 2 + nparams;
     q->handler = ngx_http_vidstream_mp_pg_done;
     q->data = ctx;
     q->log = ctx->request->connection->log;
 
+    /* text parameters go to libpq as C strings: id and sub are */
+
+    q->values[0] = (const char *) ctx->id;
+    q->lengths[0] = NGX_HTTP_VIDSTREAM_MP_UUID_LEN;
+    q->values[1] = (const char *) ctx->sub.data;
+    q->lengths[1] = (int) ctx->sub.len;
+
     va_start(args, nparams);
 
-    for (i = 0; i < nparams; i++) {
+    for (i = 2; i < 2 + nparams; i++) {
         value = va_arg(args, u_char *);
         len = va_arg(args, size_t);
 
@@ -676,7 +325,7 @@ ngx_http_vidstream_mp_query(ngx_http_vidstream_mp_ctx_t *ctx,
 
     if (ngx_http_vidstream_pg_send(q) == NGX_OK) {
         ctx->pg_pending = 1;
-        return NGX_OK;
+        return NGX_DONE;
     }
 
     return ngx_http_vidstream_mp_unavailable(ctx->request);
@@ -697,95 +346,46 @@ ngx_http_vidstream_mp_pg_done(ngx_http_vidstream_pg_query_t *q,
     r = ctx->request;
     c = r->connection;
 
-    if (status != NGX_HTTP_VIDSTREAM_PG_OK) {
+    if (status == NGX_HTTP_VIDSTREAM_PG_OK) {
+        rc = ctx->step(ctx, res);
+
+    } else {
         rc = ngx_http_vidstream_mp_unavailable(r);
-        goto done;
     }
-
-    switch (ctx->step) {
-
-    case NGX_HTTP_VIDSTREAM_MP_ROW:
-        rc = ngx_http_vidstream_mp_row(ctx, res);
-        break;
-
-    case NGX_HTTP_VIDSTREAM_MP_CREATE_SAVE:
-        if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0)) {
-            /* deleted (or completed) since it was created */
-            ngx_log_error(NGX_LOG_ERR, c->log, 0,
-                          "vidstream multipart: video %s changed while its "
-                          "upload was created", ctx->id);
-            rc = ngx_http_vidstream_mp_unavailable(r);
-            break;
-        }
-
-        ctx->upload_id.len = PQgetlength(res, 0, 0);
-        ctx->upload_id.data = ngx_pnalloc(r->pool, ctx->upload_id.len);
-        if (ctx->upload_id.data == NULL) {
-            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            break;
-        }
-
-        ngx_memcpy(ctx->upload_id.data, PQgetvalue(res, 0, 0),
-                   ctx->upload_id.len);
-
-        ctx->plan.part_size = ngx_atoof((u_char *) PQgetvalue(res, 0, 1),
-                                        PQgetlength(res, 0, 1));
-        ctx->plan.part_count = ngx_atoof((u_char *) PQgetvalue(res, 0, 2),
-                                         PQgetlength(res, 0, 2));
-
-        rc = ngx_http_vidstream_mp_answer_create(ctx);
-        break;
-
-    default: /* NGX_HTTP_VIDSTREAM_MP_COMPLETE_SAVE */
-        rc = ctx->next(r);
-        break;
-    }
-
-done:
 
     if (rc != NGX_DONE) {
-        ngx_http_vidstream_mp_finish(ctx, rc);
+        ngx_http_finalize_request(r, rc);
     }
 
     ngx_http_run_posted_requests(c);
 }
 
 
-/* vs_mp_row: a repeated create, GET …/upload or …/upload/parts */
+/* vs_mp_row: the video's status, its unfinished upload, its part plan */
 
-static ngx_int_t
-ngx_http_vidstream_mp_row(ngx_http_vidstream_mp_ctx_t *ctx, PGresult *res)
+ngx_int_t
+ngx_http_vidstream_mp_row(ngx_http_vidstream_mp_ctx_t *ctx)
 {
-    ngx_http_request_t  *r;
+    return ngx_http_vidstream_mp_query(ctx, NGX_HTTP_VIDSTREAM_MP_STMT_ROW, 0);
+}
 
-    r = ctx->request;
 
-    if (PQntuples(res) != 1) {
-        return ngx_http_vidstream_send_error(r, NGX_HTTP_NOT_FOUND,
-                                             "not_found", "no such video");
-    }
+/*
+ * The upload id and the plan of a vs_mp_row answer that has them: NGX_OK,
+ * NGX_DECLINED when the plan is not one (the caller answers 503), or
+ * NGX_ERROR.
+ */
 
-    if (ctx->flow == NGX_HTTP_VIDSTREAM_MP_FOR_CREATE) {
-        if (PQgetisnull(res, 0, 1)) {
-            /* the first create failed before S3 answered: create now */
-            ctx->step = NGX_HTTP_VIDSTREAM_MP_CREATE_S3;
-            return ngx_http_vidstream_mp_s3(ctx);
-        }
-
-    } else if (ngx_strcmp(PQgetvalue(res, 0, 0), "pending_upload") != 0
-               || PQgetisnull(res, 0, 1))
+ngx_int_t
+ngx_http_vidstream_mp_plan(ngx_http_vidstream_mp_ctx_t *ctx, PGresult *res)
+{
+    if (ngx_http_vidstream_mp_copy_upload_id(ctx,
+                                             (u_char *) PQgetvalue(res, 0, 1),
+                                             PQgetlength(res, 0, 1))
+        != NGX_OK)
     {
-        return ngx_http_vidstream_mp_conflict(r);
+        return NGX_ERROR;
     }
-
-    ctx->upload_id.len = PQgetlength(res, 0, 1);
-    ctx->upload_id.data = ngx_pnalloc(r->pool, ctx->upload_id.len + 1);
-    if (ctx->upload_id.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(ctx->upload_id.data, PQgetvalue(res, 0, 1),
-               ctx->upload_id.len + 1);
 
     ctx->plan.part_size = ngx_atoof((u_char *) PQgetvalue(res, 0, 2),
                                     PQgetlength(res, 0, 2));
@@ -797,375 +397,233 @@ ngx_http_vidstream_mp_row(ngx_http_vidstream_mp_ctx_t *ctx, PGresult *res)
     if (ctx->plan.part_size <= 0 || ctx->plan.part_count <= 0
         || ctx->plan.part_count > VS_MULTIPART_PARTS_MAX)
     {
-        return ngx_http_vidstream_mp_unavailable(r);
+        return NGX_DECLINED;
     }
 
-    switch (ctx->flow) {
-
-    case NGX_HTTP_VIDSTREAM_MP_FOR_CREATE:
-        return ngx_http_vidstream_mp_answer_create(ctx);
-
-    case NGX_HTTP_VIDSTREAM_MP_FOR_PARTS:
-        return ngx_http_vidstream_mp_answer_parts(ctx);
-
-    default: /* NGX_HTTP_VIDSTREAM_MP_FOR_STATE */
-        ctx->check = ngx_palloc(r->pool, sizeof(vs_multipart_check_t));
-        if (ctx->check == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        vs_multipart_check_init(ctx->check, &ctx->plan);
-
-        ctx->step = NGX_HTTP_VIDSTREAM_MP_LIST;
-        return ngx_http_vidstream_mp_s3(ctx);
-    }
+    return NGX_OK;
 }
 
 
 /*
- * Starts the S3 call of ctx->step (after an ECS credentials refresh when
- * one is due).  NGX_DONE, or what to finalize with.
+ * Presigning and signing need current credentials: with the ECS task
+ * role they may be missing or about to expire, and are fetched first.
+ * NGX_DONE: a refresh runs, resume runs once it is over; NGX_OK: go on
+ * now; NGX_DECLINED: there are none.
  */
 
-static ngx_int_t
-ngx_http_vidstream_mp_s3(ngx_http_vidstream_mp_ctx_t *ctx)
+ngx_int_t
+ngx_http_vidstream_mp_creds(ngx_http_vidstream_mp_ctx_t *ctx,
+    ngx_http_vidstream_mp_resume_pt resume)
 {
-    ngx_int_t                       rc;
-    ngx_uint_t                      nquery;
-    vs_sigv4_kv_t                   query[3];
-    ngx_http_request_t             *r;
-    ngx_http_vidstream_aws_call_t  *call;
-    u_char                          marker[NGX_INT32_LEN + 1];
-    u_char                          page[NGX_INT32_LEN + 1];
+    ngx_int_t  rc;
+
+    rc = ngx_http_vidstream_aws_creds(ctx->request,
+                                      &ctx->s3.credentials_location,
+                                      &ctx->call);
+    if (rc == NGX_AGAIN) {
+        ctx->resume = resume;
+        ctx->call.done = ngx_http_vidstream_mp_s3_done;
+        return NGX_DONE;
+    }
+
+    return rc == NGX_OK ? NGX_OK : NGX_DECLINED;
+}
+
+
+/*
+ * Before an S3 call: NGX_OK with ctx->call zeroed and its done set (the
+ * caller fills and starts it); NGX_DONE when a credentials refresh runs
+ * first (resume starts the call again); NGX_ERROR (logged) when the call
+ * cannot be made.
+ */
+
+ngx_int_t
+ngx_http_vidstream_mp_s3_ready(ngx_http_vidstream_mp_ctx_t *ctx,
+    ngx_http_vidstream_mp_resume_pt resume)
+{
+    ngx_int_t            rc;
+    ngx_http_request_t  *r;
 
     r = ctx->request;
-    call = &ctx->call;
 
     if (ctx->s3.bucket.len == 0 || ctx->s3.s3_location.len == 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "vidstream multipart: vidstream_s3_bucket and "
                       "vidstream_s3_location are required");
-        return ngx_http_vidstream_mp_unavailable(r);
+        return NGX_ERROR;
     }
 
-    rc = ngx_http_vidstream_aws_creds(r, &ctx->s3.credentials_location,
-                                      call);
-    if (rc == NGX_AGAIN) {
-        ctx->creds = 1;
-        call->done = ngx_http_vidstream_mp_s3_done;
+    rc = ngx_http_vidstream_mp_creds(ctx, resume);
+    if (rc == NGX_DONE) {
         return NGX_DONE;
     }
 
     if (rc != NGX_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "vidstream multipart: no AWS credentials for S3");
-        return ngx_http_vidstream_mp_unavailable(r);
+        return NGX_ERROR;
     }
 
-    ngx_memzero(call, sizeof(ngx_http_vidstream_aws_call_t));
+    ngx_memzero(&ctx->call, sizeof(ngx_http_vidstream_aws_call_t));
+    ctx->call.done = ngx_http_vidstream_mp_s3_done;
 
-    call->location = ctx->s3.s3_location;
-    nquery = 0;
+    return NGX_OK;
+}
 
-    switch (ctx->step) {
 
-    case NGX_HTTP_VIDSTREAM_MP_CREATE_S3:
-        call->method = NGX_HTTP_POST;
-        ngx_str_set(&call->method_name, "POST");
+/*
+ * What starting an S3 call came to (the rc of _s3_ready() or of an
+ * ngx_http_vidstream_s3_*() call): NGX_DONE, or what to finalize with.
+ */
 
-        query[0].name = "uploads";
-        query[0].name_len = sizeof("uploads") - 1;
-        query[0].value = "";
-        query[0].value_len = 0;
-        nquery = 1;
-
-        /* the object gets the video's type, as a single PUT gives it */
-        call->headers[0].name = "Content-Type";
-        call->headers[0].name_len = sizeof("Content-Type") - 1;
-        call->headers[0].value = (char *) ctx->content_type.data;
-        call->headers[0].value_len = ctx->content_type.len;
-        call->nheaders = 1;
-        break;
-
-    case NGX_HTTP_VIDSTREAM_MP_LIST:
-        call->method = NGX_HTTP_GET;
-        ngx_str_set(&call->method_name, "GET");
-
-        *ngx_sprintf(page, "%d", NGX_HTTP_VIDSTREAM_MP_PAGE) = '\0';
-        query[nquery].name = "max-parts";
-        query[nquery].name_len = sizeof("max-parts") - 1;
-        query[nquery].value = (char *) page;
-        query[nquery].value_len = ngx_strlen(page);
-        nquery++;
-
-        if (ctx->marker) {
-            *ngx_sprintf(marker, "%D", ctx->marker) = '\0';
-            query[nquery].name = "part-number-marker";
-            query[nquery].name_len = sizeof("part-number-marker") - 1;
-            query[nquery].value = (char *) marker;
-            query[nquery].value_len = ngx_strlen(marker);
-            nquery++;
-        }
-
-        break;
-
-    case NGX_HTTP_VIDSTREAM_MP_COMPLETE_S3:
-        call->method = NGX_HTTP_POST;
-        ngx_str_set(&call->method_name, "POST");
-        call->body.data = ctx->out.start;
-        call->body.len = ctx->out.pos - ctx->out.start;
-        call->headers[0].name = "Content-Type";
-        call->headers[0].name_len = sizeof("Content-Type") - 1;
-        call->headers[0].value = "application/xml";
-        call->headers[0].value_len = sizeof("application/xml") - 1;
-        call->nheaders = 1;
-        call->timeout = ctx->mcf->complete_timeout;
-        break;
-
-    case NGX_HTTP_VIDSTREAM_MP_HEAD_S3:
-        call->method = NGX_HTTP_HEAD;
-        ngx_str_set(&call->method_name, "HEAD");
-        break;
-
-    default: /* NGX_HTTP_VIDSTREAM_MP_ABORT_S3 */
-        call->method = NGX_HTTP_DELETE;
-        ngx_str_set(&call->method_name, "DELETE");
-        break;
-    }
-
-    if (ctx->step != NGX_HTTP_VIDSTREAM_MP_CREATE_S3
-        && ctx->step != NGX_HTTP_VIDSTREAM_MP_HEAD_S3)
-    {
-        query[nquery].name = "uploadId";
-        query[nquery].name_len = sizeof("uploadId") - 1;
-        query[nquery].value = (char *) ctx->upload_id.data;
-        query[nquery].value_len = ctx->upload_id.len;
-        nquery++;
-    }
-
-    call->done = ngx_http_vidstream_mp_s3_done;
-
-    rc = ngx_http_vidstream_s3_call(r, ctx->s3.s3, &ctx->s3.bucket, &ctx->key,
-                                    query, nquery, call);
-
+ngx_int_t
+ngx_http_vidstream_mp_s3_started(ngx_http_vidstream_mp_ctx_t *ctx,
+    ngx_int_t rc)
+{
     if (rc == NGX_OK) {
         return NGX_DONE;
     }
 
-    return rc == NGX_ERROR ? ngx_http_vidstream_mp_unavailable(r) : rc;
+    return rc == NGX_ERROR ? ngx_http_vidstream_mp_unavailable(ctx->request)
+                           : rc;
 }
 
+
+/* S3 answered, or a credentials refresh is over */
 
 static void
 ngx_http_vidstream_mp_s3_done(ngx_http_request_t *r)
 {
-    ngx_int_t                     rc;
-    ngx_connection_t             *c;
-    ngx_http_vidstream_mp_ctx_t  *ctx;
+    ngx_int_t                         rc;
+    ngx_connection_t                 *c;
+    ngx_http_vidstream_mp_ctx_t      *ctx;
+    ngx_http_vidstream_mp_resume_pt   resume;
 
     r->write_event_handler = ngx_http_request_empty_handler;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_vidstream_multipart_module);
     c = r->connection;
 
-    if (ctx->creds) {
-        /* credentials refreshed (or not): on with the step */
-        ctx->creds = 0;
+    if (ctx->resume) {
+        /* credentials refreshed (or not): on with what waited for them */
+        resume = ctx->resume;
+        ctx->resume = NULL;
         (void) ngx_http_vidstream_aws_creds_done(r, &ctx->call);
-
-        if (ctx->step != NGX_HTTP_VIDSTREAM_MP_ROW) {
-            rc = ngx_http_vidstream_mp_s3(ctx);
-
-        } else {
-            rc = ngx_http_vidstream_mp_query(ctx,
-                                    NGX_HTTP_VIDSTREAM_MP_STMT_ROW, 2,
-                                    ctx->id,
-                                    (size_t) NGX_HTTP_VIDSTREAM_MP_UUID_LEN,
-                                    ctx->sub.data, ctx->sub.len);
-            rc = (rc == NGX_OK) ? NGX_DONE : rc;
-        }
+        rc = resume(ctx);
 
     } else {
-        rc = ngx_http_vidstream_mp_s3_result(ctx);
+        rc = ctx->step(ctx, NULL);
     }
 
     if (rc != NGX_DONE) {
-        ngx_http_vidstream_mp_finish(ctx, rc);
+        ngx_http_finalize_request(r, rc);
     }
 
     ngx_http_run_posted_requests(c);
 }
 
 
-static ngx_int_t
-ngx_http_vidstream_mp_s3_result(ngx_http_vidstream_mp_ctx_t *ctx)
-{
-    int                                rc;
-    ngx_str_t                         *res;
-    ngx_http_request_t                *r;
-    ngx_http_vidstream_aws_call_t     *call;
-    vs_s3xml_error_t                   err;
-    vs_s3xml_create_upload_t          *created;
-    vs_s3xml_complete_upload_t         completed;
+/*
+ * The status of an S3 answer: NGX_OK for 200 or 204; NGX_DECLINED for
+ * NoSuchUpload (the upload was completed or aborted) when gone says the
+ * caller takes that answer; NGX_ERROR for any other (logged; the caller
+ * answers 503).  err gets S3's error.
+ */
 
-    r = ctx->request;
+ngx_int_t
+ngx_http_vidstream_mp_s3_status(ngx_http_vidstream_mp_ctx_t *ctx,
+    vs_s3xml_error_t *err, ngx_uint_t gone)
+{
+    ngx_str_t                      *res;
+    ngx_http_vidstream_aws_call_t  *call;
+
     call = &ctx->call;
     res = &call->response;
 
-    ngx_memzero(&err, sizeof(vs_s3xml_error_t));
+    ngx_memzero(err, sizeof(vs_s3xml_error_t));
 
-    if (ctx->step == NGX_HTTP_VIDSTREAM_MP_HEAD_S3
-        && call->status == NGX_HTTP_NOT_FOUND)
+    if (call->status == NGX_HTTP_OK || call->status == NGX_HTTP_NO_CONTENT) {
+        return NGX_OK;
+    }
+
+    (void) vs_s3xml_error((char *) res->data, res->len, err);
+
+    if (gone && call->status == NGX_HTTP_NOT_FOUND
+        && ngx_strcmp(err->code, "NoSuchUpload") == 0)
     {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "vidstream multipart: the upload of %V is gone and "
-                      "no object was made of it", &ctx->key);
-
-        return ngx_http_vidstream_send_error(r, NGX_HTTP_CONFLICT, "conflict",
-                                             "the upload was aborted or has "
-                                             "expired: delete the video and "
-                                             "upload it again");
+        return NGX_DECLINED;
     }
 
-    if (call->status != NGX_HTTP_OK && call->status != NGX_HTTP_NO_CONTENT) {
-        (void) vs_s3xml_error((char *) res->data, res->len, &err);
+    ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
+                  "vidstream multipart: S3 answered %ui%s to %V of %V: "
+                  "%s %s", call->status,
+                  call->timed_out ? " (timeout)" : "",
+                  &call->method_name, &ctx->key, err->code, err->message);
 
-        if (call->status == NGX_HTTP_NOT_FOUND
-            && ngx_strcmp(err.code, "NoSuchUpload") == 0)
-        {
-            switch (ctx->step) {
-
-            case NGX_HTTP_VIDSTREAM_MP_ABORT_S3:
-                /* aborted or completed already: nothing to abort */
-                return ctx->next(r);
-
-            case NGX_HTTP_VIDSTREAM_MP_LIST:
-            case NGX_HTTP_VIDSTREAM_MP_COMPLETE_S3:
-                if (ctx->flow == NGX_HTTP_VIDSTREAM_MP_FOR_COMPLETE) {
-                    /*
-                     * completed by a complete whose answer was lost (or a
-                     * concurrent one) when the object is there
-                     */
-                    ctx->step = NGX_HTTP_VIDSTREAM_MP_HEAD_S3;
-                    return ngx_http_vidstream_mp_s3(ctx);
-                }
-
-                return ngx_http_vidstream_mp_conflict(r);
-
-            default:
-                break;
-            }
-        }
-
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "vidstream multipart: S3 answered %ui%s to %V of %V: "
-                      "%s %s", call->status,
-                      call->timed_out ? " (timeout)" : "",
-                      &call->method_name, &ctx->key, err.code, err.message);
-
-        return ngx_http_vidstream_mp_unavailable(r);
-    }
-
-    switch (ctx->step) {
-
-    case NGX_HTTP_VIDSTREAM_MP_CREATE_S3:
-        created = ngx_palloc(r->pool, sizeof(vs_s3xml_create_upload_t));
-        if (created == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        rc = vs_s3xml_create_upload((char *) res->data, res->len, created,
-                                    &err);
-        if (rc != VS_S3XML_OK) {
-            goto invalid;
-        }
-
-        ctx->step = NGX_HTTP_VIDSTREAM_MP_CREATE_SAVE;
-
-        rc = ngx_http_vidstream_mp_query(ctx,
-                                    NGX_HTTP_VIDSTREAM_MP_STMT_START, 5,
-                                    ctx->id,
-                                    (size_t) NGX_HTTP_VIDSTREAM_MP_UUID_LEN,
-                                    ctx->sub.data, ctx->sub.len,
-                                    created->upload_id,
-                                    created->upload_id_len,
-                                    ctx->part_size,
-                                    ngx_strlen(ctx->part_size),
-                                    ctx->part_count,
-                                    ngx_strlen(ctx->part_count));
-
-        return rc == NGX_OK ? NGX_DONE : rc;
-
-    case NGX_HTTP_VIDSTREAM_MP_LIST:
-        return ngx_http_vidstream_mp_listed(ctx);
-
-    case NGX_HTTP_VIDSTREAM_MP_COMPLETE_S3:
-        /* S3's 200 may carry an <Error>: then nothing was completed */
-        rc = vs_s3xml_complete_upload((char *) res->data, res->len,
-                                      &completed, &err);
-        if (rc != VS_S3XML_OK) {
-            goto invalid;
-        }
-
-        goto completed;
-
-    case NGX_HTTP_VIDSTREAM_MP_HEAD_S3:
-        goto completed;
-
-    default: /* NGX_HTTP_VIDSTREAM_MP_ABORT_S3 */
-        return ctx->next(r);
-    }
-
-completed:
-
-    ctx->step = NGX_HTTP_VIDSTREAM_MP_COMPLETE_SAVE;
-
-    rc = ngx_http_vidstream_mp_query(ctx,
-                                     NGX_HTTP_VIDSTREAM_MP_STMT_COMPLETED, 3,
-                                     ctx->id,
-                                     (size_t) NGX_HTTP_VIDSTREAM_MP_UUID_LEN,
-                                     ctx->sub.data, ctx->sub.len,
-                                     ctx->upload_id.data, ctx->upload_id.len);
-
-    return rc == NGX_OK ? NGX_DONE : rc;
-
-invalid:
-
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                  "vidstream multipart: %V of %V: %s%s%s %s",
-                  &call->method_name, &ctx->key, vs_s3xml_strerror(rc),
-                  err.code_len ? ": " : "", err.code, err.message);
-
-    return ngx_http_vidstream_mp_unavailable(r);
+    return NGX_ERROR;
 }
 
 
-/* a ListParts page is in: the next one, or the end of the listing */
+/* S3's 200 answer could not be read (rc of lib/vs_s3xml.h): 503 */
 
-static ngx_int_t
+ngx_int_t
+ngx_http_vidstream_mp_s3_invalid(ngx_http_vidstream_mp_ctx_t *ctx, int rc,
+    vs_s3xml_error_t *err)
+{
+    ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
+                  "vidstream multipart: %V of %V: %s%s%s %s",
+                  &ctx->call.method_name, &ctx->key, vs_s3xml_strerror(rc),
+                  err->code_len ? ": " : "", err->code, err->message);
+
+    return ngx_http_vidstream_mp_unavailable(ctx->request);
+}
+
+
+/*
+ * ListParts, the page after ctx->marker, for GET …/upload and for the
+ * complete: every part goes through ctx->check and ctx->on_part.
+ */
+
+ngx_int_t
+ngx_http_vidstream_mp_list(ngx_http_vidstream_mp_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_vidstream_mp_s3_ready(ctx, ngx_http_vidstream_mp_list);
+    if (rc != NGX_OK) {
+        return ngx_http_vidstream_mp_s3_started(ctx, rc);
+    }
+
+    rc = ngx_http_vidstream_s3_list_parts(ctx->request, &ctx->s3, &ctx->key,
+                                          &ctx->upload_id,
+                                          NGX_HTTP_VIDSTREAM_MP_PAGE,
+                                          ctx->marker, &ctx->call);
+
+    return ngx_http_vidstream_mp_s3_started(ctx, rc);
+}
+
+
+/*
+ * S3 answered a ListParts page: NGX_OK when it was the last, NGX_AGAIN
+ * when there is a next one (the caller asks for it), NGX_DECLINED when
+ * S3 says NoSuchUpload, NGX_ERROR (logged) for any other failure.
+ */
+
+ngx_int_t
 ngx_http_vidstream_mp_listed(ngx_http_vidstream_mp_ctx_t *ctx)
 {
-    int                            rc;
-    ngx_str_t                     *res;
-    ngx_http_request_t            *r;
-    vs_s3xml_error_t               err;
-    vs_s3xml_list_parts_t          page;
+    int                     rc;
+    ngx_str_t              *res;
+    ngx_http_request_t     *r;
+    vs_s3xml_error_t        err;
+    vs_s3xml_list_parts_t   page;
 
     r = ctx->request;
     res = &ctx->call.response;
 
-    if (ctx->out.start == NULL) {
-        if (ngx_http_vidstream_mp_reserve(r, &ctx->out, 64 * 1024) != NGX_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        if (ctx->flow == NGX_HTTP_VIDSTREAM_MP_FOR_COMPLETE) {
-            ctx->out.pos = ngx_cpymem(ctx->out.pos,
-                                      "<CompleteMultipartUpload>",
-                                      sizeof("<CompleteMultipartUpload>")
-                                      - 1);
-        }
+    rc = ngx_http_vidstream_mp_s3_status(ctx, &err, 1);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     rc = vs_s3xml_list_parts((char *) res->data, res->len,
@@ -1176,61 +634,34 @@ ngx_http_vidstream_mp_listed(ngx_http_vidstream_mp_ctx_t *ctx)
                       "vidstream multipart: ListParts of %V: %s %s %s",
                       &ctx->key, vs_s3xml_strerror(rc), err.code,
                       err.message);
-        return ngx_http_vidstream_mp_unavailable(r);
+        return NGX_ERROR;
     }
 
-    if (page.is_truncated) {
-        if (page.next_part_number_marker <= ctx->marker
-            || ++ctx->pages >= NGX_HTTP_VIDSTREAM_MP_PAGES_MAX)
-        {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "vidstream multipart: ListParts of %V does not "
-                          "advance", &ctx->key);
-            return ngx_http_vidstream_mp_unavailable(r);
-        }
-
-        ctx->marker = page.next_part_number_marker;
-
-        return ngx_http_vidstream_mp_s3(ctx);
+    if (!page.is_truncated) {
+        return NGX_OK;
     }
 
-    if (ctx->flow == NGX_HTTP_VIDSTREAM_MP_FOR_STATE) {
-        return ngx_http_vidstream_mp_state(ctx);
-    }
-
-    if (vs_multipart_check_missing(ctx->check, NULL, 0)
-        || vs_multipart_check_wrong_size(ctx->check, NULL, 0))
+    if (page.next_part_number_marker <= ctx->marker
+        || ++ctx->pages >= NGX_HTTP_VIDSTREAM_MP_PAGES_MAX)
     {
-        return ngx_http_vidstream_mp_incomplete(ctx);
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "vidstream multipart: ListParts of %V does not "
+                      "advance", &ctx->key);
+        return NGX_ERROR;
     }
 
-    if (ngx_http_vidstream_mp_reserve(r, &ctx->out, 64) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    ctx->marker = page.next_part_number_marker;
 
-    ctx->out.pos = ngx_cpymem(ctx->out.pos, "</CompleteMultipartUpload>",
-                              sizeof("</CompleteMultipartUpload>") - 1);
-
-    ctx->step = NGX_HTTP_VIDSTREAM_MP_COMPLETE_S3;
-
-    return ngx_http_vidstream_mp_s3(ctx);
+    return NGX_AGAIN;
 }
 
 
-/*
- * Every part ListParts reports: checked against the plan, and written
- * (only the parts of the plan) into the answer of GET …/upload or into
- * the body of CompleteMultipartUpload (which takes the ETags as S3 gave
- * them).  A part of the wrong size goes in the body too: the body is
- * sent only when there is none.
- */
+/* every part ListParts reports: checked against the plan, then written */
 
 static int
 ngx_http_vidstream_mp_on_part(void *data, const vs_s3xml_part_t *part)
 {
     ngx_http_vidstream_mp_ctx_t  *ctx = data;
-
-    size_t  len;
 
     if (vs_multipart_check_add(ctx->check, part->part_number, part->size)
         == VS_MULTIPART_PART_OUTSIDE)
@@ -1238,387 +669,19 @@ ngx_http_vidstream_mp_on_part(void *data, const vs_s3xml_part_t *part)
         return 0;
     }
 
-    if (ctx->flow == NGX_HTTP_VIDSTREAM_MP_FOR_STATE) {
-        len = sizeof(",{\"part_number\":,\"size\":}") + 2 * NGX_INT64_LEN;
-
-        if (ngx_http_vidstream_mp_reserve(ctx->request, &ctx->out, len)
-            != NGX_OK)
-        {
-            return -1;
-        }
-
-        ctx->out.pos = ngx_sprintf(ctx->out.pos,
-                                   "%s{\"part_number\":%D,\"size\":%L}",
-                                   ctx->listed ? "," : "",
-                                   part->part_number, part->size);
-        ctx->listed++;
-        return 0;
-    }
-
-    len = sizeof("<Part><PartNumber></PartNumber><ETag></ETag></Part>")
-          + NGX_INT32_LEN + 6 * part->etag_len;
-
-    if (ngx_http_vidstream_mp_reserve(ctx->request, &ctx->out, len)
-        != NGX_OK)
-    {
+    if (ctx->on_part(ctx, part) != NGX_OK) {
         return -1;
     }
 
-    ctx->out.pos = ngx_sprintf(ctx->out.pos,
-                               "<Part><PartNumber>%D</PartNumber><ETag>",
-                               part->part_number);
-    ctx->out.pos = (u_char *) ngx_escape_html(ctx->out.pos,
-                                              (u_char *) part->etag,
-                                              part->etag_len);
-    ctx->out.pos = ngx_cpymem(ctx->out.pos, "</ETag></Part>",
-                              sizeof("</ETag></Part>") - 1);
     ctx->listed++;
 
     return 0;
 }
 
 
-/* 400 upload_incomplete: what is missing and what has the wrong size */
-
-static ngx_int_t
-ngx_http_vidstream_mp_incomplete(ngx_http_vidstream_mp_ctx_t *ctx)
-{
-    u_char   *body, *p;
-    int64_t   nmissing, nwrong, i, n;
-    int64_t   missing[NGX_HTTP_VIDSTREAM_MP_REPORT_MAX];
-    int64_t   wrong[NGX_HTTP_VIDSTREAM_MP_REPORT_MAX];
-
-    nmissing = vs_multipart_check_missing(ctx->check, missing,
-                                          NGX_HTTP_VIDSTREAM_MP_REPORT_MAX);
-    nwrong = vs_multipart_check_wrong_size(ctx->check, wrong,
-                                           NGX_HTTP_VIDSTREAM_MP_REPORT_MAX);
-
-    body = ngx_pnalloc(ctx->request->pool,
-                       512 + 2 * NGX_HTTP_VIDSTREAM_MP_REPORT_MAX
-                             * (NGX_INT64_LEN + 1));
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_sprintf(body, "{\"error\":\"upload_incomplete\",\"message\":\""
-                    "%L part(s) missing and %L of the wrong size: upload "
-                    "them (again), then complete\",\"missing\":[",
-                    nmissing, nwrong);
-
-    n = ngx_min(nmissing, NGX_HTTP_VIDSTREAM_MP_REPORT_MAX);
-
-    for (i = 0; i < n; i++) {
-        p = ngx_sprintf(p, "%s%L", i ? "," : "", missing[i]);
-    }
-
-    p = ngx_cpymem(p, "],\"wrong_size\":[", sizeof("],\"wrong_size\":[") - 1);
-
-    n = ngx_min(nwrong, NGX_HTTP_VIDSTREAM_MP_REPORT_MAX);
-
-    for (i = 0; i < n; i++) {
-        p = ngx_sprintf(p, "%s%L", i ? "," : "", wrong[i]);
-    }
-
-    p = ngx_cpymem(p, "]}\n", 3);
-
-    return ngx_http_vidstream_mp_send_json(ctx->request, NGX_HTTP_BAD_REQUEST,
-                                           body, p - body);
-}
-
-
-/* GET …/upload: the listing is in out */
-
-static ngx_int_t
-ngx_http_vidstream_mp_state(ngx_http_vidstream_mp_ctx_t *ctx)
-{
-    u_char              *body, *p;
-    size_t               len;
-    ngx_http_request_t  *r;
-
-    r = ctx->request;
-
-    len = sizeof("{\"method\":\"multipart\",\"upload_id\":\"\","
-                 "\"part_size\":,\"part_count\":,\"uploaded\":[],"
-                 "\"uploaded_bytes\":}\n")
-          + 6 * ctx->upload_id.len + 3 * NGX_INT64_LEN
-          + (ctx->out.pos - ctx->out.start);
-
-    body = ngx_pnalloc(r->pool, len);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(body, "{\"method\":\"multipart\",\"upload_id\":\"",
-                   sizeof("{\"method\":\"multipart\",\"upload_id\":\"") - 1);
-    p = (u_char *) ngx_escape_json(p, ctx->upload_id.data,
-                                   ctx->upload_id.len);
-    p = ngx_sprintf(p, "\",\"part_size\":%L,\"part_count\":%L,\"uploaded\":[",
-                    ctx->plan.part_size, ctx->plan.part_count);
-    p = ngx_cpymem(p, ctx->out.start, ctx->out.pos - ctx->out.start);
-    p = ngx_sprintf(p, "],\"uploaded_bytes\":%L}\n",
-                    ctx->check->uploaded_bytes);
-
-    return ngx_http_vidstream_mp_send_json(r, NGX_HTTP_OK, body, p - body);
-}
-
-
-/* 201: the video object with the "upload" of CONTRACT.md section 3 */
-
-static ngx_int_t
-ngx_http_vidstream_mp_answer_create(ngx_http_vidstream_mp_ctx_t *ctx)
-{
-    u_char              *body, *p, *last;
-    size_t               len, n;
-    int64_t              count;
-    ngx_table_elt_t     *h;
-    ngx_http_request_t  *r;
-    u_char               expires_at[VS_RFC3339_LEN + 1];
-
-    r = ctx->request;
-    count = ngx_min(ctx->plan.part_count, NGX_HTTP_VIDSTREAM_MP_INLINE);
-
-    ctx->now = ngx_time();
-
-    n = ngx_http_vidstream_mp_parts_len(ctx, 1, count);
-    if (n == 0) {
-        return ngx_http_vidstream_mp_unavailable(r);
-    }
-
-    len = ctx->video.len + 6 * ctx->upload_id.len + 2 * NGX_INT64_LEN
-          + sizeof(",\"upload\":{\"method\":\"multipart\",\"upload_id\":\"\","
-                   "\"part_size\":,\"part_count\":,\"parts\":[],"
-                   "\"expires_at\":\"\"}}\n") + VS_RFC3339_LEN + n;
-
-    body = ngx_pnalloc(r->pool, len);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    last = body + len;
-
-    p = ngx_cpymem(body, ctx->video.data, ctx->video.len - 1);
-    p = ngx_cpymem(p, ",\"upload\":{\"method\":\"multipart\",\"upload_id\":\"",
-                   sizeof(",\"upload\":{\"method\":\"multipart\","
-                          "\"upload_id\":\"") - 1);
-    p = (u_char *) ngx_escape_json(p, ctx->upload_id.data,
-                                   ctx->upload_id.len);
-    p = ngx_sprintf(p, "\",\"part_size\":%L,\"part_count\":%L,\"parts\":",
-                    ctx->plan.part_size, ctx->plan.part_count);
-
-    p = ngx_http_vidstream_mp_write_parts(ctx, p, last, 1, count, expires_at);
-    if (p == NULL) {
-        return ngx_http_vidstream_mp_unavailable(r);
-    }
-
-    p = ngx_sprintf(p, ",\"expires_at\":\"%s\"}}\n", expires_at);
-
-    /* Location: /videos/<id> (the path, as the api module writes it) */
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Location");
-    h->value.data = ngx_pnalloc(r->pool, sizeof("/videos/") - 1
-                                         + NGX_HTTP_VIDSTREAM_MP_UUID_LEN);
-    if (h->value.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->value.len = ngx_sprintf(h->value.data, "/videos/%s", ctx->id)
-                   - h->value.data;
-
-    return ngx_http_vidstream_mp_send_json(r, NGX_HTTP_CREATED, body,
-                                           p - body);
-}
-
-
-/* GET …/upload/parts: the row says it is a pending multipart upload */
-
-static ngx_int_t
-ngx_http_vidstream_mp_answer_parts(ngx_http_vidstream_mp_ctx_t *ctx)
-{
-    u_char              *body, *p, *last;
-    size_t               len, n;
-    int64_t              count;
-    ngx_http_request_t  *r;
-    u_char               expires_at[VS_RFC3339_LEN + 1];
-
-    r = ctx->request;
-
-    if (ctx->first > ctx->plan.part_count) {
-        return ngx_http_vidstream_send_error(r, NGX_HTTP_BAD_REQUEST,
-                                             "invalid_request",
-                                             "first is past the upload's "
-                                             "last part");
-    }
-
-    count = ngx_min(ctx->count, ctx->plan.part_count - ctx->first + 1);
-
-    ctx->now = ngx_time();
-
-    n = ngx_http_vidstream_mp_parts_len(ctx, ctx->first, count);
-    if (n == 0) {
-        return ngx_http_vidstream_mp_unavailable(r);
-    }
-
-    len = sizeof("{\"parts\":,\"expires_at\":\"\"}\n") + VS_RFC3339_LEN + n;
-
-    body = ngx_pnalloc(r->pool, len);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    last = body + len;
-
-    p = ngx_cpymem(body, "{\"parts\":", sizeof("{\"parts\":") - 1);
-
-    p = ngx_http_vidstream_mp_write_parts(ctx, p, last, ctx->first, count,
-                                          expires_at);
-    if (p == NULL) {
-        return ngx_http_vidstream_mp_unavailable(r);
-    }
-
-    p = ngx_sprintf(p, ",\"expires_at\":\"%s\"}\n", expires_at);
-
-    return ngx_http_vidstream_mp_send_json(r, NGX_HTTP_OK, body, p - body);
-}
-
-
-/*
- * An upper bound of what _write_parts() writes: every URL of one upload
- * has the length of the first but for the part number's digits (a
- * presigned URL is percent-encoded: JSON never needs to escape it).  0
- * when presigning fails (no credentials).
- */
-
-static size_t
-ngx_http_vidstream_mp_parts_len(ngx_http_vidstream_mp_ctx_t *ctx,
-    int64_t first, int64_t count)
-{
-    u_char   *scratch;
-    ssize_t   n;
-
-    scratch = ngx_pnalloc(ctx->request->pool, VS_SIGV4_URL_MAX);
-    if (scratch == NULL) {
-        return 0;
-    }
-
-    n = ngx_http_vidstream_mp_presign(ctx, first, scratch, VS_SIGV4_URL_MAX);
-
-    ngx_pfree(ctx->request->pool, scratch);
-
-    if (n < 0) {
-        return 0;
-    }
-
-    return 2 + count * (sizeof("{\"part_number\":,\"url\":\"\"},")
-                        + 2 * NGX_INT64_LEN + n);
-}
-
-
-/* the presigned UploadPart URL of part number into out, or -1 */
-
-static ssize_t
-ngx_http_vidstream_mp_presign(ngx_http_vidstream_mp_ctx_t *ctx,
-    int64_t number, u_char *out, size_t size)
-{
-    ssize_t                  n;
-    vs_sigv4_kv_t            query[2];
-    vs_sigv4_presign_t       req;
-    const vs_aws_creds_t    *creds;
-    u_char                   digits[NGX_INT64_LEN + 1];
-
-    creds = ngx_http_vidstream_aws_creds_current();
-    if (creds == NULL || ctx->s3.bucket.len == 0) {
-        ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
-                      "vidstream multipart: cannot presign: %s",
-                      creds ? "no vidstream_s3_bucket"
-                            : "no AWS credentials");
-        return -1;
-    }
-
-    query[0].name = "partNumber";
-    query[0].name_len = sizeof("partNumber") - 1;
-    query[0].value = (char *) digits;
-    query[0].value_len = ngx_sprintf(digits, "%L", number) - digits;
-    query[1].name = "uploadId";
-    query[1].name_len = sizeof("uploadId") - 1;
-    query[1].value = (char *) ctx->upload_id.data;
-    query[1].value_len = ctx->upload_id.len;
-
-    ngx_memzero(&req, sizeof(vs_sigv4_presign_t));
-    req.method = "PUT";
-    req.method_len = 3;
-    req.bucket = (char *) ctx->s3.bucket.data;
-    req.bucket_len = ctx->s3.bucket.len;
-    req.key = (char *) ctx->key.data;
-    req.key_len = ctx->key.len;
-    req.query = query;
-    req.nquery = 2;
-    req.now = ctx->now;
-    req.expires = ctx->s3.presign_expires;
-
-    n = vs_sigv4_presign(ctx->s3.s3, creds,
-                         &ngx_http_vidstream_aws_state->keys, &req,
-                         (char *) out, size);
-    if (n < 0) {
-        ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
-                      "vidstream multipart: cannot presign part %L", number);
-    }
-
-    return n;
-}
-
-
-/*
- * [{"part_number":n,"url":"<presigned UploadPart>"},…] for parts first …
- * first + count - 1, presigned straight into the answer.  NULL when
- * presigning failed.
- */
-
-static u_char *
-ngx_http_vidstream_mp_write_parts(ngx_http_vidstream_mp_ctx_t *ctx, u_char *p,
-    u_char *last, int64_t first, int64_t count, u_char *expires_at)
-{
-    ssize_t  n;
-    int64_t  i;
-
-    *p++ = '[';
-
-    for (i = first; i < first + count; i++) {
-        p = ngx_sprintf(p, "%s{\"part_number\":%L,\"url\":\"",
-                        i == first ? "" : ",", i);
-
-        n = ngx_http_vidstream_mp_presign(ctx, i, p, last - p - 8);
-        if (n < 0) {
-            return NULL;
-        }
-
-        p += n;
-        *p++ = '"';
-        *p++ = '}';
-    }
-
-    *p++ = ']';
-
-    if (vs_rfc3339(ctx->now
-                   + vs_sigv4_presign_expires(ctx->s3.presign_expires),
-                   (char *) expires_at)
-        != 0)
-    {
-        return NULL;
-    }
-
-    return p;
-}
-
-
 /* b holds n more bytes: doubled in the pool when it does not */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_vidstream_mp_reserve(ngx_http_request_t *r,
     ngx_http_vidstream_mp_buf_t *b, size_t n)
 {
@@ -1654,41 +717,6 @@ ngx_http_vidstream_mp_reserve(ngx_http_request_t *r,
     b->end = p + size;
 
     return NGX_OK;
-}
-
-
-static ngx_int_t
-ngx_http_vidstream_mp_send_json(ngx_http_request_t *r, ngx_uint_t status,
-    u_char *body, size_t len)
-{
-    return ngx_http_vidstream_send_body(r, status, &ngx_http_vidstream_mp_json,
-                                        body, len);
-}
-
-
-static ngx_int_t
-ngx_http_vidstream_mp_unavailable(ngx_http_request_t *r)
-{
-    return ngx_http_vidstream_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                         "unavailable",
-                                         "the service is temporarily "
-                                         "unavailable, try again");
-}
-
-
-static ngx_int_t
-ngx_http_vidstream_mp_conflict(ngx_http_request_t *r)
-{
-    return ngx_http_vidstream_send_error(r, NGX_HTTP_CONFLICT, "conflict",
-                                         "the video is not a pending "
-                                         "multipart upload");
-}
-
-
-static void
-ngx_http_vidstream_mp_finish(ngx_http_vidstream_mp_ctx_t *ctx, ngx_int_t rc)
-{
-    ngx_http_finalize_request(ctx->request, rc);
 }
 
 
