@@ -14,11 +14,13 @@
 #
 # Both sides read the same object (written just before, so in the page
 # cache for both) through the same client: one curl process (keep-alive)
-# in the same shuffled slice order.  Cold is BENCH_PLAY_ROUNDS (3) rounds,
-# each one S3 pass and one /play pass on a fresh nginx with an empty
-# cache, the order alternating between rounds; the ratio is of the summed
-# times (on a machine shared with other work a single pass moves by 2x).
-# Warm figures are the best of three (wrk: two) alternating runs.
+# in the same shuffled slice order.  Cold is BENCH_PLAY_ROUNDS (3) rounds
+# on a fresh nginx with an empty cache, the reads from S3 and through
+# /play interleaved in blocks of 10 in one curl (see blocks below), so
+# that other work on the machine slows both sides alike; the ratio is of
+# the summed times (on a machine shared with other work, separate passes
+# moved by 2x).  Warm figures are the best of three (wrk: two)
+# alternating runs.
 #
 # Ratios are of throughputs (baseline time / /play time: 1.00 is as fast,
 # above is faster).  Uses the stack of the environment when there is one
@@ -182,18 +184,56 @@ reads() {
     awk '{ t += $3 } END { printf "%.3f", t }' "$cfg.out"
 }
 
+# blocks FIRST SECOND: the same shuffled reads from FIRST (S3 or /play)
+# and from SECOND, interleaved in blocks of 10 in one curl (a keep-alive
+# connection to each), so that a burst of other work on the machine falls
+# on both sides alike.  A /play block ends with a 1-byte read of the local
+# file from the same nginx, counted as /play's: on a miss nginx goes on
+# reading the rest of the slice from S3 after the client has its 1 MiB,
+# and that read waits for it (else the next S3 block would pay for it).
+# Prints the total seconds of S3 and of /play; checks every read.
+blocks() {
+    local cfg=$dir/curl.$RANDOM i n=0 off u all
+    all=$(seq 0 $((mib - 1)) | shuf --random-source=<(yes))
+    : > "$cfg"
+    entry() {  # entry TAG URL RANGE
+        [ -s "$cfg" ] && echo next >> "$cfg"
+        printf 'url = "%s"\nrange = %s\noutput = /dev/null\nwrite-out = "%s %%{http_code} %%{size_download} %%{time_total}\\n"\n' \
+            "$2" "$3" "$1" >> "$cfg"
+    }
+    while [ $n -lt "$mib" ]; do
+        for u in "$1" "$2"; do
+            for i in $(tail -n +$((n + 1)) <<<"$all" | head -10); do
+                off=$((i * 1048576))
+                entry "$([ "$u" = "$play" ] && echo play || echo s3)" "$u" "$off-$((off + 1048575))"
+            done
+            if [ "$u" = "$play" ]; then entry tail "$file" 0-0; fi
+        done
+        n=$((n + 10))
+    done
+    curl -s --config "$cfg" > "$cfg.out"
+    if awk '$1 == "tail" { if ($2 != 206 || $3 != 1) bad = 1; next }
+            $2 != 206 || $3 != 1048576 { bad = 1 } END { exit !bad }' "$cfg.out"; then
+        echo "bench/play: a read was not 206 with the right length:" >&2
+        sort "$cfg.out" | uniq -c | head >&2
+        exit 1
+    fi
+    awk '$1 == "s3" { a += $4; next } { b += $4 } END { printf "%.3f %.3f", a, b }' "$cfg.out"
+}
+
 add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }'; }
 echo "bench/play: $mib x 1 MiB ranged reads of a $mib MiB object, slice $slice, 1 nginx worker; load $(cut -d' ' -f1-3 /proc/loadavg)"
-# cold: rounds of one S3 pass and one /play pass on an empty cache,
-# alternating which goes first
+# cold: rounds on an empty cache, the reads from S3 and through /play
+# interleaved, which block goes first alternating between rounds
 s3=0 cold=0
 for r in $(seq 1 "$rounds"); do
     start_nginx
     if [ $((r % 2)) = 1 ]; then
-        a=$(reads "$presigned"); b=$(reads "$play")
+        t=$(blocks "$presigned" "$play")
     else
-        b=$(reads "$play"); a=$(reads "$presigned")
+        t=$(blocks "$play" "$presigned")
     fi
+    read -r a b <<<"$t"
     printf 'cold round %d: /play %ss (%d misses: S3 GETs), S3 direct %ss (%d GETs): %.2f\n' \
         "$r" "$b" "$(grep -c '^MISS$' "$dir/logs/play.log" || true)" "$a" "$mib" \
         "$(awk -v a="$a" -v b="$b" 'BEGIN { print a / b }')"
