@@ -19,8 +19,8 @@
 # /play interleaved in blocks of 10 in one curl (see blocks below), so
 # that other work on the machine slows both sides alike; the ratio is of
 # the summed times (on a machine shared with other work, separate passes
-# moved by 2x).  Warm figures are the best of three (wrk: two)
-# alternating runs.
+# moved by 2x).  Warm is the same on the full cache against the local
+# file; wrk figures are the best of two alternating runs.
 #
 # Ratios are of throughputs (baseline time / /play time: 1.00 is as fast,
 # above is faster).  Uses the stack of the environment when there is one
@@ -164,34 +164,16 @@ start_nginx() {
 play=http://127.0.0.1:$port/play/$token/video.mp4
 file=http://127.0.0.1:$port/file/video.mp4
 
-# reads URL: the mib slices in a shuffled order, one curl, keep-alive;
-# prints the total seconds; checks every read is 206 with 1 MiB
-reads() {
-    local url=$1 cfg=$dir/curl.$RANDOM i off
-    : > "$cfg"
-    for i in $(seq 0 $((mib - 1)) | shuf --random-source=<(yes)); do
-        off=$((i * 1048576))
-        [ -s "$cfg" ] && echo next >> "$cfg"
-        printf 'url = "%s"\nrange = %d-%d\noutput = /dev/null\nwrite-out = "%%{http_code} %%{size_download} %%{time_total}\\n"\n' \
-            "$url" "$off" $((off + 1048575)) >> "$cfg"
-    done
-    curl -s --config "$cfg" > "$cfg.out"
-    if awk '$1 != 206 || $2 != 1048576 { bad = 1 } END { exit !bad }' "$cfg.out"; then
-        echo "bench/play: a read of $url was not 206 with 1 MiB:" >&2
-        sort "$cfg.out" | uniq -c | head >&2
-        exit 1
-    fi
-    awk '{ t += $3 } END { printf "%.3f", t }' "$cfg.out"
-}
-
-# blocks FIRST SECOND: the same shuffled reads from FIRST (S3 or /play)
-# and from SECOND, interleaved in blocks of 10 in one curl (a keep-alive
-# connection to each), so that a burst of other work on the machine falls
-# on both sides alike.  A /play block ends with a 1-byte read of the local
-# file from the same nginx, counted as /play's: on a miss nginx goes on
-# reading the rest of the slice from S3 after the client has its 1 MiB,
-# and that read waits for it (else the next S3 block would pay for it).
-# Prints the total seconds of S3 and of /play; checks every read.
+# blocks FIRST SECOND: the mib 1 MiB reads in a shuffled order (the same
+# every time) from FIRST and from SECOND (/play and its baseline),
+# interleaved in blocks of 10 in one curl (keep-alive), so that a burst of
+# other work on the machine falls on both sides alike.  A /play block
+# ends with a 1-byte read of the local file from the same nginx, counted
+# as /play's: on a miss nginx goes on reading the rest of the slice from
+# S3 after the client has its 1 MiB, and that read waits for it (else the
+# next S3 block would pay for it).
+# Prints the total seconds of the baseline and of /play; checks every
+# read is 206 with the right length.
 blocks() {
     local cfg=$dir/curl.$RANDOM i n=0 off u all
     all=$(seq 0 $((mib - 1)) | shuf --random-source=<(yes))
@@ -205,7 +187,7 @@ blocks() {
         for u in "$1" "$2"; do
             for i in $(tail -n +$((n + 1)) <<<"$all" | head -10); do
                 off=$((i * 1048576))
-                entry "$([ "$u" = "$play" ] && echo play || echo s3)" "$u" "$off-$((off + 1048575))"
+                entry "$([ "$u" = "$play" ] && echo play || echo base)" "$u" "$off-$((off + 1048575))"
             done
             if [ "$u" = "$play" ]; then entry tail "$file" 0-0; fi
         done
@@ -218,7 +200,7 @@ blocks() {
         sort "$cfg.out" | uniq -c | head >&2
         exit 1
     fi
-    awk '$1 == "s3" { a += $4; next } { b += $4 } END { printf "%.3f %.3f", a, b }' "$cfg.out"
+    awk '$1 == "base" { a += $4; next } { b += $4 } END { printf "%.3f %.3f", a, b }' "$cfg.out"
 }
 
 add() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a + b }'; }
@@ -239,16 +221,21 @@ for r in $(seq 1 "$rounds"); do
         "$(awk -v a="$a" -v b="$b" 'BEGIN { print a / b }')"
     s3=$(add "$s3" "$a"); cold=$(add "$cold" "$b")
 done
-# warm: the best of three passes each, alternating (a shared machine)
-warm=9999 local_file=9999
-for _ in 1 2 3; do
-    warm=$(awk -v a="$warm" -v b="$(reads "$play")" 'BEGIN { print (b < a) ? b : a }')
-    local_file=$(awk -v a="$local_file" -v b="$(reads "$file")" 'BEGIN { print (b < a) ? b : a }')
+# warm: the same rounds on the full cache against the local file
+warm=0 local_file=0
+for r in $(seq 1 "$rounds"); do
+    if [ $((r % 2)) = 1 ]; then
+        t=$(blocks "$file" "$play")
+    else
+        t=$(blocks "$play" "$file")
+    fi
+    read -r a b <<<"$t"
+    local_file=$(add "$local_file" "$a"); warm=$(add "$warm" "$b")
 done
 printf 'cold: /play %ss, S3 direct %ss (%d rounds): /play has %.2f of S3'"'"'s throughput (target >= 0.9)\n' \
     "$cold" "$s3" "$rounds" "$(awk -v a="$cold" -v b="$s3" 'BEGIN { print b / a }')"
-printf 'warm: /play %ss, local file %ss: /play has %.2f of the file'"'"'s throughput (target >= 0.8)\n' \
-    "$warm" "$local_file" "$(awk -v a="$warm" -v b="$local_file" 'BEGIN { print b / a }')"
+printf 'warm: /play %ss, local file %ss (%d rounds): /play has %.2f of the file'"'"'s throughput (target >= 0.8)\n' \
+    "$warm" "$local_file" "$rounds" "$(awk -v a="$warm" -v b="$local_file" 'BEGIN { print b / a }')"
 
 # the bytes through /play are the file's
 curl -s -r 1048576-2097151 "$play" | cmp -s - <(tail -c +1048577 "$dir/www/video.mp4" | head -c 1048576) \
