@@ -15,8 +15,10 @@ our $bob = ApiTest::user('bob');
 our $v1 = PlayTest::video($alice, hls => 1);
 our $v2 = PlayTest::video($alice);
 
-# 2.5 MiB: three 1 MiB slices, the last one short
-our $mp4 = PlayTest::bytes(2_621_440 + 123, 'v1');
+# two and a half slices (the slice size of the location, PlayTest.pm):
+# three slices, the last one short
+our $slice = $PlayTest::slice;
+our $mp4 = PlayTest::bytes(2 * $slice + $slice / 2 + 123, 'v1');
 our $mp4_2 = PlayTest::bytes(1000, 'v2');
 our $len = length $mp4;
 our $jpg = "\xff\xd8\xff\xe0 a poster";
@@ -96,15 +98,15 @@ substr($::mp4, 0, 100)
 
 
 === TEST 3: Range across the boundary of two slices
---- more_headers
-Range: bytes=1048000-1049999
+--- more_headers eval
+"Range: bytes=" . ($::slice - 576) . "-" . ($::slice + 1423)
 --- request eval
 "GET /play/$::t1/video.mp4"
 --- error_code: 206
 --- response_headers eval
-"Content-Range: bytes 1048000-1049999/$::len"
+"Content-Range: bytes " . ($::slice - 576) . "-" . ($::slice + 1423) . "/$::len"
 --- response_body eval
-substr($::mp4, 1048000, 2000)
+substr($::mp4, $::slice - 576, 2000)
 
 
 

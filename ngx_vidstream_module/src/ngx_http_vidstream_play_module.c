@@ -8,7 +8,7 @@
  *
  *     location /play/ {
  *         vidstream_play on;
- *         slice 1m;
+ *         slice 4m;
  *         proxy_cache vidstream_play;
  *         proxy_cache_key $vidstream_play_key$slice_range;
  *         proxy_cache_valid 200 206 1h;

@@ -115,11 +115,14 @@ sub bytes {
     return substr($out, 0, $len);
 }
 
+# The slice size of the location below, as nginx.conf.d/*.conf ship it.
+our $slice = 4 * 1048576;
+
 our $play_location = <<'_EOC_';
     location /play/ {
         vidstream_play on;
 
-        slice 1m;
+        slice 4m;
         proxy_cache vidstream_play;
         proxy_cache_key $vidstream_play_key$slice_range;
         proxy_cache_valid 200 206 1h;

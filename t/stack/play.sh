@@ -41,8 +41,13 @@ vid=$(row "$alice" done)
 hvid=$(row "$alice" done true)
 queued=$(row "$alice" queued)
 
-# a 3 s MP4 with moov first, over one 1 MiB slice, and a poster
-ffmpeg -v error -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi \
+# the slice size local.conf.in ships (slice Nm), in bytes
+slice=$(( $(sed -n 's/^ *slice \([0-9]*\)m;.*/\1/p' "$TOP/nginx.conf.d/local.conf.in") * 1048576 ))
+check "local.conf.in slices /play ($slice bytes)" test "$slice" -gt 0
+
+# a 3 s MP4 with moov first, over more than one slice (about 8.5 MB), and
+# a poster
+ffmpeg -v error -f lavfi -i testsrc2=size=1920x1080:rate=25 -f lavfi \
     -i sine=frequency=440 -t 3 -c:v libx264 -preset ultrafast -qp 10 \
     -pix_fmt yuv420p -c:a aac -movflags +faststart -y "$run/video.mp4"
 ffmpeg -v error -f lavfi -i testsrc2=size=320x180 -frames:v 1 -y \
@@ -59,7 +64,7 @@ ffmpeg -v error -f lavfi -i testsrc2=size=640x360:rate=25 -f lavfi -i sine \
 printf '#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-STREAM-INF:BANDWIDTH=1000000,RESOLUTION=640x360\n360p/stream.m3u8\n' \
     > "$run/hls/index.m3u8"
 check "the test MP4 ($size bytes) spans more than one slice" \
-    test "$size" -gt 1100000
+    test "$size" -gt $((slice + 100000))
 
 $PY - "$alice" "$vid" "$hvid" "$run" <<'PYEOF' || flunk "objects put into S3"
 import os, sys
@@ -128,10 +133,10 @@ is "metrics: its first slice was a cache miss" \
 curl -s -o /dev/null "$U$mp4"
 is "metrics: the same file again is a cache hit" \
     "$(($(pm 'vidstream_play_responses_total{cache="hit"}') - hit0))" 1
-curl -s -D "$run/h2" -o "$run/part" -H 'Range: bytes=1000000-1100000' "$U$mp4"
+curl -s -D "$run/h2" -o "$run/part" -H "Range: bytes=$((slice - 48576))-$((slice + 51424))" "$U$mp4"
 check "play: a Range across slices is 206 with the right bytes" bash -c \
-    'grep -q "^HTTP/1.1 206" "$1" && cmp -s "$2" <(tail -c +1000001 "$3" | head -c 100001)' \
-    _ "$run/h2" "$run/part" "$run/video.mp4"
+    'grep -q "^HTTP/1.1 206" "$1" && cmp -s "$2" <(tail -c +$(($4 - 48575)) "$3" | head -c 100001)' \
+    _ "$run/h2" "$run/part" "$run/video.mp4" "$slice"
 is "play: a Range past the end is 416" \
     "$(curl -s -o /dev/null -w '%{http_code}' -H "Range: bytes=$size-" "$U$mp4")" 416
 is "play: HEAD gives the length" \
