@@ -138,29 +138,32 @@ ngx_http_vidstream_mp_answer_parts(ngx_http_vidstream_mp_ctx_t *ctx)
 
 /*
  * An upper bound of what _write_parts() writes: every URL of one upload
- * has the length of the first but for the part number's digits (a
- * presigned URL is percent-encoded: JSON never needs to escape it).  0
- * when presigning fails (no credentials).
+ * is bounded by that of its largest part number (a presigned URL is
+ * percent-encoded: JSON never needs to escape it).  0 when presigning
+ * fails (no credentials).
  */
 
 static size_t
 ngx_http_vidstream_mp_parts_len(ngx_http_vidstream_mp_ctx_t *ctx,
     int64_t first, int64_t count)
 {
-    u_char   *scratch;
-    ssize_t   n;
+    size_t         n;
+    vs_sigv4_kv_t  query[2];
+    u_char         digits[NGX_INT64_LEN + 1];
 
-    scratch = ngx_pnalloc(ctx->request->pool, VS_SIGV4_URL_MAX);
-    if (scratch == NULL) {
-        return 0;
-    }
+    query[0].name = "partNumber";
+    query[0].name_len = sizeof("partNumber") - 1;
+    query[0].value = (char *) digits;
+    query[0].value_len = ngx_sprintf(digits, "%L", first + count - 1)
+                         - digits;
+    query[1].name = "uploadId";
+    query[1].name_len = sizeof("uploadId") - 1;
+    query[1].value = (char *) ctx->upload_id.data;
+    query[1].value_len = ctx->upload_id.len;
 
-    n = ngx_http_vidstream_mp_presign(ctx, first, scratch, VS_SIGV4_URL_MAX,
-                                      NULL);
-
-    ngx_pfree(ctx->request->pool, scratch);
-
-    if (n < 0) {
+    n = ngx_http_vidstream_s3_presign_size(ctx->request, &ctx->s3, "PUT",
+                                           &ctx->key, query, 2, NULL, 0);
+    if (n == 0) {
         return 0;
     }
 
