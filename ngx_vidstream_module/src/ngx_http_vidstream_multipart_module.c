@@ -36,6 +36,8 @@
 
 #include "ngx_http_vidstream_multipart_int.h"
 
+#include "vs_keys.h"
+
 
 static void ngx_http_vidstream_mp_cleanup(void *data);
 static void ngx_http_vidstream_mp_pg_done(ngx_http_vidstream_pg_query_t *q,
@@ -177,6 +179,7 @@ ngx_http_vidstream_mp_ctx(ngx_http_request_t *r,
     ngx_http_vidstream_mp_step_pt step, ngx_str_t *sub, u_char *id,
     ngx_str_t *upload_id)
 {
+    long                          n;
     ngx_pool_cleanup_t           *cln;
     ngx_http_vidstream_mp_ctx_t  *ctx;
 
@@ -216,16 +219,20 @@ ngx_http_vidstream_mp_ctx(ngx_http_request_t *r,
         return NULL;
     }
 
-    /* input/<sub>/<id>/source: the key of CONTRACT.md section 4 */
+    /* the input key of CONTRACT.md section 4 (lib/vs_keys.h) */
 
-    ctx->key.len = sizeof("input///source") - 1 + sub->len
-                   + NGX_HTTP_VIDSTREAM_MP_UUID_LEN;
-    ctx->key.data = ngx_pnalloc(r->pool, ctx->key.len);
+    ctx->key.data = ngx_pnalloc(r->pool, VS_KEYS_INPUT_LEN(sub->len) + 1);
     if (ctx->key.data == NULL) {
         return NULL;
     }
 
-    ngx_sprintf(ctx->key.data, "input/%V/%s/source", sub, ctx->id);
+    n = vs_keys_input((char *) ctx->key.data, VS_KEYS_INPUT_LEN(sub->len) + 1,
+                      (char *) sub->data, sub->len, (char *) ctx->id);
+    if (n < 0) {
+        return NULL;
+    }
+
+    ctx->key.len = n;
 
     if (upload_id
         && ngx_http_vidstream_mp_copy_upload_id(ctx, upload_id->data,
