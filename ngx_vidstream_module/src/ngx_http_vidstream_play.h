@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "vs_sigv4.h"
+#include "ngx_http_vidstream_s3.h"
 
 
 /*
@@ -26,21 +27,7 @@ ngx_int_t ngx_http_vidstream_play_playback(ngx_http_request_t *r,
     u_char *id, ngx_str_t *sub, const char *status, ngx_uint_t hls);
 
 
-/*
- * The S3 endpoint, bucket and ECS credentials location of the api module's
- * configuration (vidstream_s3_endpoint, vidstream_s3_bucket,
- * vidstream_aws_credentials_location): /play reads the same objects with
- * the same credentials; multipart uploads also sign S3 calls through the
- * same location and presign with the same lifetime.  Implemented by the
- * api module.
- */
-typedef struct {
-    const vs_aws_endpoint_t  *s3;
-    ngx_str_t                 bucket;
-    ngx_str_t                 credentials_location;
-    ngx_str_t                 s3_location;      /* vidstream_s3_location */
-    time_t                    presign_expires;  /* vidstream_presign_expires */
-} ngx_http_vidstream_s3_conf_t;
+/* the S3 configuration the API module owns: ngx_http_vidstream_s3.h */
 
 ngx_int_t ngx_http_vidstream_api_s3_conf(ngx_http_request_t *r,
     ngx_http_vidstream_s3_conf_t *conf);

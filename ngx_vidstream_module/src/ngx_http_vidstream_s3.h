@@ -17,7 +17,23 @@
 #include <ngx_http.h>
 
 #include "ngx_http_vidstream_aws.h"
-#include "ngx_http_vidstream_play.h"     /* ngx_http_vidstream_s3_conf_t */
+
+
+/*
+ * The S3 endpoint, bucket and ECS credentials location of the api module's
+ * configuration (vidstream_s3_endpoint, vidstream_s3_bucket,
+ * vidstream_aws_credentials_location): /play reads the same objects with
+ * the same credentials; multipart uploads also sign S3 calls through the
+ * same location and presign with the same lifetime.  Implemented by the
+ * api module.
+ */
+typedef struct {
+    const vs_aws_endpoint_t  *s3;
+    ngx_str_t                 bucket;
+    ngx_str_t                 credentials_location;
+    ngx_str_t                 s3_location;      /* vidstream_s3_location */
+    time_t                    presign_expires;  /* vidstream_presign_expires */
+} ngx_http_vidstream_s3_conf_t;
 
 
 /*
