@@ -264,9 +264,24 @@ def main():
     check("hook: counted down to nothing",
           error_of(s3.head_object, Bucket=bucket, Key=HOOK_KEY)[1] == 404)
 
+    # S3's multipart ETag: the MD5 of the parts' binary MD5s, "-", count
+    mp_etag = '"%s-%d"' % (hashlib.md5(b"".join(
+        hashlib.md5(d).digest() for d in data)).hexdigest(), len(data))
+    check("complete: the ETag is S3's multipart ETag",
+          r["ETag"] == mp_etag, f"{r['ETag']} != {mp_etag}")
+    h = s3.head_object(Bucket=bucket, Key=key)
+    check("head: the multipart ETag, the size, the Create's Content-Type",
+          (h["ETag"], h["ContentLength"], h["ContentType"])
+          == (mp_etag, sum(sizes), "video/mp4"), str(h))
     body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
     check("complete: the object is the parts in order",
           body == b"".join(data) and len(body) == sum(sizes))
+    lo = sizes[0] - 3       # a range across the boundary of parts 1 and 2
+    r = s3.get_object(Bucket=bucket, Key=key, Range=f"bytes={lo}-{lo + 9}")
+    check("get: a range across two parts",
+          r["Body"].read() == b"".join(data)[lo:lo + 10]
+          and r["ContentRange"] == f"bytes {lo}-{lo + 9}/{sum(sizes)}",
+          str(r.get("ContentRange")))
     check("complete: the upload is gone",
           error_of(s3.list_parts, Bucket=bucket, Key=key, UploadId=uid)
           == ("NoSuchUpload", 404))
