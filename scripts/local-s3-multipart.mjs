@@ -532,7 +532,13 @@ export function addMultipart(server, require) {
                                 new S3Object(bucket, key, null,
                                              metadata).metadata, etag);
         await fs.rename(assembled, objectPath);
-        await fs.rm(dir, { recursive: true, force: true });
+        // the upload is gone at once (a name readUpload never takes), its
+        // parts' files are removed after the answer, as S3 frees them
+        const gone = path.join(uploadsDir(bucket), `.${uploadId}.done`);
+        await fs.rename(dir, gone);
+        fs.rm(gone, { recursive: true, force: true }).catch((err) => {
+            console.error(`rm ${gone}: ${err.message}`);
+        });
         return { size, md5: etag };
     }
     store.putObjectMultipart = assemble;
