@@ -7,10 +7,11 @@
 #      >= 500 answers/s);
 #   2. a 1 GiB file sent by scripts/upload with 4 parts in parallel against
 #      one `curl -T` to a presigned single PUT, through the local S3 of a
-#      stack of its own (nginx, no worker).
+#      stack of its own (nginx, no worker), BENCH_UPLOAD_RUNS times; the
+#      upload's time is split into its parts and its complete.
 #
 #   BENCH_DURATION=10s BENCH_CONNECTIONS=16 BENCH_UPLOAD_MB=1024 \
-#       bash bench/multipart.sh
+#       BENCH_UPLOAD_RUNS=2 bash bench/multipart.sh
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -110,37 +111,64 @@ awk -v rps="$rps" -v p99="$p99" -v bad="${non2xx:-0}" -v t="$total" \
 kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 
 # --- 2. 1 GiB: scripts/upload -P 4 against one curl -T ---------------------
+#
+# The same file, both through the stack's local S3, BENCH_UPLOAD_RUNS
+# rounds (default 2) in alternating order; before each upload the file is
+# read (page cache warm for both), and after each the stored object (and
+# its parts) is deleted from the emulator's directory, so neither runs with
+# the other's gigabyte of dirty pages still waiting to be written.
 
 big=$dir/big.bin
 head -c "$((upload_mb * 1024 * 1024))" /dev/urandom > "$big"
 size=$(stat -c %s "$big")
+runs=${BENCH_UPLOAD_RUNS:-2}
+s3dir=$RUN_DIR/s3/$VIDSTREAM_BUCKET
 
 rate() {  # rate BYTES SECONDS
     awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f MiB/s", b / s / 1048576 }'
 }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+drop() { rm -rf "${s3dir:?}/input"; }
 
-# single stream: one presigned PUT
-st=$(curl -s -o "$dir/single.json" -w '%{http_code}' \
-     -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-     --data "{\"filename\":\"big.bin\",\"content_type\":\"application/octet-stream\",\"size\":$size,\"upload\":\"single\"}" \
-     "$VIDSTREAM_URL/videos")
-[ "$st" = 201 ] || { echo "bench/multipart: create (single) $st" >&2; exit 1; }
-put=$(jq -r .upload.url "$dir/single.json")
-s0=$(date +%s.%N)
-code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -T "$big" \
-       -H 'Content-Type: application/octet-stream' "$put")
-s1=$(date +%s.%N)
-[ "$code" = 200 ] || { echo "bench/multipart: single PUT $code" >&2; exit 1; }
-single_s=$(awk -v a="$s0" -v b="$s1" 'BEGIN { print b - a }')
+single() {  # one presigned PUT of the file: $single_s
+    local st put code s0 s1
+    st=$(curl -s -o "$dir/single.json" -w '%{http_code}' \
+         -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+         --data "{\"filename\":\"big.bin\",\"content_type\":\"application/octet-stream\",\"size\":$size,\"upload\":\"single\"}" \
+         "$VIDSTREAM_URL/videos")
+    [ "$st" = 201 ] || { echo "bench/multipart: create (single) $st" >&2; exit 1; }
+    put=$(jq -r .upload.url "$dir/single.json")
+    cat "$big" > /dev/null
+    s0=$(date +%s.%N)
+    code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT -T "$big" \
+           -H 'Content-Type: application/octet-stream' "$put")
+    s1=$(date +%s.%N)
+    [ "$code" = 200 ] || { echo "bench/multipart: single PUT $code" >&2; exit 1; }
+    single_s=$(secs "$s0" "$s1")
+    drop
+}
 
-m0=$(date +%s.%N)
-VIDSTREAM_UPLOAD_STATE_DIR=$dir/state "$top/scripts/upload" "$big" \
-    --token "$token" --url "$VIDSTREAM_URL" --parallel 4 \
-    > "$dir/upload.out" 2>/dev/null \
-    || { echo "bench/multipart: scripts/upload failed" >&2; exit 1; }
-m1=$(date +%s.%N)
-multi_s=$(awk -v a="$m0" -v b="$m1" 'BEGIN { print b - a }')
-parts=$(grep -c '^part ' "$dir/upload.out")
-complete_ms=$(sed -n 's/.*complete took \([0-9]*\) ms.*/\1/p' "$dir/upload.out")
+multi() {  # scripts/upload --parallel 4: $multi_s, $parts, $parts_ms, $complete_ms
+    local m0 m1
+    touch "$big"        # (a new mtime: a new upload, not a resume)
+    rm -rf "$dir/state"
+    cat "$big" > /dev/null
+    m0=$(date +%s.%N)
+    VIDSTREAM_UPLOAD_STATE_DIR=$dir/state "$top/scripts/upload" "$big" \
+        --token "$token" --url "$VIDSTREAM_URL" --parallel 4 \
+        > "$dir/upload.out" 2>/dev/null \
+        || { echo "bench/multipart: scripts/upload failed" >&2; exit 1; }
+    m1=$(date +%s.%N)
+    multi_s=$(secs "$m0" "$m1")
+    parts=$(grep -c '^part ' "$dir/upload.out")
+    parts_ms=$(sed -n 's/^sent [0-9]* parts in \([0-9]*\) ms$/\1/p' "$dir/upload.out")
+    complete_ms=$(sed -n 's/.*complete took \([0-9]*\) ms.*/\1/p' "$dir/upload.out")
+    drop
+}
 
-echo "upload of $upload_mb MiB: curl -T to a presigned PUT ${single_s}s ($(rate "$size" "$single_s")); scripts/upload --parallel 4, $parts parts, create to complete ${multi_s}s ($(rate "$size" "$multi_s"), of which CompleteMultipartUpload ${complete_ms} ms); ratio $(awk -v a="$single_s" -v b="$multi_s" 'BEGIN { printf "%.2f", a / b }')"
+for r in $(seq 1 "$runs"); do
+    load=$(cut -d' ' -f1-3 /proc/loadavg)
+    if [ $((r % 2)) = 1 ]; then single; multi; order="single first"
+    else multi; single; order="upload first"; fi
+    echo "upload of $upload_mb MiB, run $r ($order, load $load): curl -T to a presigned PUT ${single_s}s ($(rate "$size" "$single_s")); scripts/upload --parallel 4, $parts parts, create to complete ${multi_s}s ($(rate "$size" "$multi_s")): parts ${parts_ms} ms, CompleteMultipartUpload ${complete_ms} ms; single/upload $(awk -v a="$single_s" -v b="$multi_s" 'BEGIN { printf "%.2f", a / b }')"
+done

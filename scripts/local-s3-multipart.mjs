@@ -8,7 +8,9 @@
 // AbortMultipartUpload (405/NotImplemented), its Complete assembles
 // whatever it is given without checking ETags, order or sizes, and an
 // UploadPart or Complete for an unknown upload id creates a directory or
-// fails with a 500.  This Koa middleware runs before s3rver's router:
+// fails with a 500.  (Parts are now stored where they go in the object
+// when they can be, and assembled without a copy: see store.putPart and
+// assemble below.)  This Koa middleware runs before s3rver's router:
 //
 //   GET    /bucket?uploads            ListMultipartUploads (prefix,
 //                                     key-marker, upload-id-marker,
@@ -22,7 +24,10 @@
 //   POST   /bucket/key?uploadId=I     checked like S3 (NoSuchUpload,
 //                                     MalformedXML, InvalidPartOrder,
 //                                     InvalidPart, EntityTooSmall), then
-//                                     s3rver's Complete
+//                                     s3rver's Complete, whose assembly
+//                                     (store.putObjectMultipart) is
+//                                     replaced, as is the way it stores
+//                                     parts (store.putPart): see below
 //
 // An unknown upload id, or one of another key, is S3's 404 NoSuchUpload.
 //
@@ -34,9 +39,12 @@
 //     answers so counts down, the object goes at zero; or
 //   - VIDSTREAM_S3_COMPLETE_ERROR=CODE is in the emulator's environment
 //     (every Complete, for a whole stack).
+import crypto from "node:crypto";
+import fsSync from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { Readable } from "node:stream";
+import { Readable, Transform } from "node:stream";
+import { pipeline } from "node:stream/promises";
 
 export const COMPLETE_ERROR_KEY = ".vidstream-test/complete-error";
 
@@ -118,22 +126,49 @@ export function addMultipart(server, require) {
         return upload;
     }
 
+    // Where part N's bytes are: in the upload's file "data" at
+    // (N - 1) * stride when "N.at" says so (see putPart below), else in
+    // s3rver's own file "N".  Throws ENOENT when neither is there.
+    async function partAt(dir, n) {
+        try {
+            const file = path.join(dir, `${n}.at`);
+            const [text, st] = await Promise.all([
+                fs.readFile(file, "utf8"), fs.stat(file),
+            ]);
+            const at = JSON.parse(text);
+            return { file: path.join(dir, "data"), offset: at.offset,
+                     size: at.size, inData: true, modified: st.mtime };
+        } catch (err) {
+            if (err.code !== "ENOENT") {
+                throw err;
+            }
+        }
+        const file = path.join(dir, String(n));
+        const st = await fs.stat(file);
+        return { file, offset: 0, size: st.size, inData: false,
+                 modified: st.mtime };
+    }
+
     // The stored parts of an upload, by number; a part still being written
     // (no .md5 yet) is not there.
     async function readParts(upload) {
         const names = await fs.readdir(upload.dir);
-        const parts = [];
+        const numbers = new Set();
         for (const name of names) {
-            if (!/^[1-9][0-9]*$/.test(name)) {
-                continue;
+            const m = /^([1-9][0-9]*)(?:\.at)?$/.exec(name);
+            if (m) {
+                numbers.add(Number(m[1]));
             }
+        }
+        const parts = [];
+        for (const n of numbers) {
             try {
-                const file = path.join(upload.dir, name);
-                const [md5, st] = await Promise.all([
-                    fs.readFile(`${file}.md5`, "utf8"), fs.stat(file),
+                const [md5, at] = await Promise.all([
+                    fs.readFile(path.join(upload.dir, `${n}.md5`), "utf8"),
+                    partAt(upload.dir, n),
                 ]);
-                parts.push({ number: Number(name), md5: md5.trim(),
-                             size: st.size, modified: st.mtime });
+                parts.push({ number: n, md5: md5.trim(), size: at.size,
+                             modified: at.modified });
             } catch (err) {
                 if (err.code !== "ENOENT") {
                     throw err;
@@ -475,6 +510,156 @@ export function addMultipart(server, require) {
         }
         return op();
     }
+
+    // UploadPart.  s3rver writes each part to a file of its own, so that
+    // its Complete must copy every byte again into the object (and it did
+    // so 64 KiB at a time through JS, MD5ing the whole object again: 5 s
+    // of one core for 1 GiB).  Here a part with a Content-Length goes
+    // where it will be in the object when all parts but the last have the
+    // same size (S3 clients' way, and the contract's): into one file
+    // "data" of the upload at (N - 1) * stride, the stride being the size
+    // of the first part received; "N.at" records offset and size, "N.md5"
+    // its MD5 as s3rver's do.  A part larger than the stride (or of
+    // unknown length) is stored by s3rver as before, in "N".  A part sent
+    // again is removed first (a failed re-send leaves it missing, never
+    // half-written under the old MD5).
+    const putPartFile = store.putPart.bind(store);
+    const DATA_MAX = 2 ** 43;           // 8 TiB: within ext4's file size
+
+    async function strideOf(dir, len) {
+        const file = path.join(dir, "stride");
+        try {
+            await fs.writeFile(file, String(len), { flag: "wx" });
+            return len;
+        } catch (err) {
+            if (err.code !== "EEXIST") {
+                throw err;
+            }
+        }
+        // (0 while the first writer has not written it: s3rver's way)
+        return Number(await fs.readFile(file, "utf8")) || 0;
+    }
+
+    store.putPart = async (bucket, uploadId, partNumber, content) => {
+        const dir = path.join(uploadsDir(bucket), uploadId);
+        const n = Number(partNumber);
+        const len = Number((content.headers || {})["content-length"]);
+        const stride = Number.isSafeInteger(len) && len > 0
+            ? await strideOf(dir, len) : 0;
+        const offset = (n - 1) * stride;
+        await Promise.all([`${n}.md5`, `${n}.at`, String(n)].map((f) =>
+            fs.rm(path.join(dir, f), { force: true })));
+        if (!stride || len > stride || offset + len > DATA_MAX) {
+            return putPartFile(bucket, uploadId, partNumber, content);
+        }
+
+        const data = path.join(dir, "data");
+        await (await fs.open(data, "a")).close();
+        const md5 = crypto.createHash("md5");
+        let size = 0;
+        await pipeline(content, new Transform({
+            transform(chunk, encoding, callback) {
+                md5.update(chunk);
+                size += chunk.length;
+                callback(null, chunk);
+            },
+        }), fsSync.createWriteStream(data, { flags: "r+", start: offset }));
+        // (the stream as s3rver's PutObject writes: neither path is given
+        // an edge the other lacks when they are compared)
+        if (size !== len) {
+            throw new Error(`part ${n}: ${size} bytes of ${len}`);
+        }
+        const hex = md5.digest("hex");
+        await fs.writeFile(path.join(dir, `${n}.at`),
+                           JSON.stringify({ offset, size }));
+        await fs.writeFile(path.join(dir, `${n}.md5`), hex);
+        return { size, md5: hex };
+    };
+
+    // CompleteMultipartUpload's assembly (s3rver's putObjectMultipart).
+    // When the parts listed lie end to end in "data" from its start (all
+    // of the same size but the last, numbered from 1), "data" cut at their
+    // end is the object: renamed, no byte copied.  Otherwise the parts
+    // are copied into a new file, 4 MiB at a time (no per-byte JS work).
+    // The ETag is S3's for a multipart object: the MD5 of the parts'
+    // binary MD5s, "-" and their count.  s3rver's metadata.json (the
+    // Create's headers it keeps) and object.md5 (its ETag) are written
+    // first, so a HEAD or GET that follows never finds an object without
+    // them (s3rver would MD5 the object itself and write that).
+    async function copyRange(src, offset, size, out) {
+        const fh = await fs.open(src, "r");
+        try {
+            const buf = Buffer.allocUnsafe(Math.max(1, Math.min(size,
+                                                                4 << 20)));
+            for (let done = 0; done < size;) {
+                const { bytesRead } = await fh.read(
+                    buf, 0, Math.min(buf.length, size - done),
+                    offset + done);
+                if (!bytesRead) {
+                    throw new Error(`${src}: ${done} bytes of ${size}`);
+                }
+                await out.write(buf, 0, bytesRead);
+                done += bytesRead;
+            }
+        } finally {
+            await fh.close();
+        }
+    }
+
+    async function assemble(bucket, uploadId, parts) {
+        const dir = path.join(uploadsDir(bucket), uploadId);
+        const [key, metadata] = await Promise.all([
+            fs.readFile(path.join(dir, "key"), "utf8"),
+            fs.readFile(path.join(dir, "metadata"), "utf8").then(JSON.parse),
+        ]);
+        const numbers = parts.map((p) => p.number).sort((a, b) => a - b);
+        const [md5s, where] = await Promise.all([
+            Promise.all(numbers.map((n) =>
+                fs.readFile(path.join(dir, `${n}.md5`), "utf8"))),
+            Promise.all(numbers.map((n) => partAt(dir, n))),
+        ]);
+        const etag = crypto.createHash("md5")
+            .update(Buffer.concat(md5s.map((m) => Buffer.from(m.trim(),
+                                                              "hex"))))
+            .digest("hex") + `-${numbers.length}`;
+
+        let size = 0;
+        let inPlace = true;
+        for (const p of where) {
+            inPlace = inPlace && p.inData && p.offset === size;
+            size += p.size;
+        }
+        const assembled = path.join(dir, "assembled");
+        if (inPlace) {
+            await fs.truncate(path.join(dir, "data"), size);
+            await fs.rename(path.join(dir, "data"), assembled);
+        } else {
+            const out = await fs.open(assembled, "w");
+            try {
+                for (const p of where) {
+                    await copyRange(p.file, p.offset, p.size, out);
+                }
+            } finally {
+                await out.close();
+            }
+        }
+        const objectPath = store.getResourcePath(bucket, key, "object");
+        await fs.mkdir(path.dirname(objectPath), { recursive: true });
+        // (S3Object: s3rver's own pick of the headers it keeps)
+        await store.putMetadata(bucket, key,
+                                new S3Object(bucket, key, null,
+                                             metadata).metadata, etag);
+        await fs.rename(assembled, objectPath);
+        // the upload is gone at once (a name readUpload never takes), its
+        // parts' files are removed after the answer, as S3 frees them
+        const gone = path.join(uploadsDir(bucket), `.${uploadId}.done`);
+        await fs.rename(dir, gone);
+        fs.rm(gone, { recursive: true, force: true }).catch((err) => {
+            console.error(`rm ${gone}: ${err.message}`);
+        });
+        return { size, md5: etag };
+    }
+    store.putObjectMultipart = assemble;
 
     // before s3rver's router, after its logger, XML encoder and vhost
     const mw = server.middleware;
