@@ -10,6 +10,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED 1
 
 #include "vs_sigv4.h"
+#include "vs_util.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -417,9 +418,7 @@ vs_amz_date(time_t now, char out[VS_SIGV4_AMZ_DATE_LEN + 1])
 {
     struct tm  tm;
 
-    if (gmtime_r(&now, &tm) == NULL || tm.tm_year + 1900 > 9999
-        || tm.tm_year + 1900 < 1000)
-    {
+    if (vs_gmtime(now, &tm) != 0 || tm.tm_year + 1900 < 1000) {
         return -1;
     }
 

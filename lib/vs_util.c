@@ -60,14 +60,55 @@ vs_uuid_v4(char out[37])
     return 0;
 }
 
+/*
+ * Days since 1970-01-01 to a civil date: Howard Hinnant's days_from_civil
+ * inverse (the proleptic Gregorian calendar in 400-year eras), as glibc's
+ * __offtime computes it, without the lock gmtime_r() takes.
+ */
+
+int
+vs_gmtime(time_t t, struct tm *tm)
+{
+    long long  days, secs, era, doe, yoe, doy, mp, y;
+
+    /* 0000-01-01T00:00:00Z to 9999-12-31T23:59:59Z */
+    if (t < -62167219200LL || t > 253402300799LL) {
+        return -1;
+    }
+
+    days = t / 86400;
+    secs = t % 86400;
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+
+    days += 719468;                          /* from 0000-03-01 */
+    era = (days >= 0 ? days : days - 146096) / 146097;
+    doe = days - era * 146097;               /* [0, 146096] */
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    y = yoe + era * 400;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;                /* March = 0 */
+
+    memset(tm, 0, sizeof(*tm));
+    tm->tm_mday = (int) (doy - (153 * mp + 2) / 5 + 1);
+    tm->tm_mon = (int) (mp < 10 ? mp + 2 : mp - 10);
+    tm->tm_year = (int) (y + (tm->tm_mon <= 1) - 1900);
+    tm->tm_hour = (int) (secs / 3600);
+    tm->tm_min = (int) (secs / 60 % 60);
+    tm->tm_sec = (int) (secs % 60);
+
+    return 0;
+}
+
+
 int
 vs_rfc3339(time_t t, char out[VS_RFC3339_LEN + 1])
 {
     struct tm tm;
 
-    if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 > 9999
-        || tm.tm_year + 1900 < 0)
-    {
+    if (vs_gmtime(t, &tm) != 0) {
         return -1;
     }
 

@@ -21,4 +21,9 @@ int vs_uuid_v4(char out[37]);
 #define VS_RFC3339_LEN 20
 int vs_rfc3339(time_t t, char out[VS_RFC3339_LEN + 1]);
 
+/* gmtime_r() for years 0 to 9999 without its lock and time zone work
+ * (tm_year, tm_mon, tm_mday, tm_hour, tm_min, tm_sec; the rest zeroed):
+ * 0, or -1 outside that range. */
+int vs_gmtime(time_t t, struct tm *tm);
+
 #endif

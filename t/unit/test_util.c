@@ -88,5 +88,44 @@ main(void)
         CHECK(bad == 0);
     }
 
+    /* vs_gmtime() against gmtime_r(), second by second around leap days
+     * and across the whole range in large strides */
+    {
+        static const time_t  starts[] = { -62167219200LL, -2208988800LL,
+                                           -86400, 0, 951782400,
+                                           4107542400LL, 253402041600LL };
+        time_t     t;
+        struct tm  a, b;
+        size_t     i;
+        int        bad = 0, n = 0;
+
+        for (i = 0; i < sizeof(starts) / sizeof(starts[0]); i++) {
+            for (t = starts[i]; t < starts[i] + 86400 * 3; t += 13) {
+                if (gmtime_r(&t, &a) == NULL || vs_gmtime(t, &b) != 0
+                    || a.tm_year != b.tm_year || a.tm_mon != b.tm_mon
+                    || a.tm_mday != b.tm_mday || a.tm_hour != b.tm_hour
+                    || a.tm_min != b.tm_min || a.tm_sec != b.tm_sec)
+                {
+                    bad++;
+                }
+                n++;
+            }
+        }
+        for (t = -62167219200LL; t <= 253402300799LL; t += 86400 * 7 + 4111) {
+            if (gmtime_r(&t, &a) == NULL || vs_gmtime(t, &b) != 0
+                || a.tm_year != b.tm_year || a.tm_mon != b.tm_mon
+                || a.tm_mday != b.tm_mday || a.tm_hour != b.tm_hour
+                || a.tm_min != b.tm_min || a.tm_sec != b.tm_sec)
+            {
+                bad++;
+            }
+            n++;
+        }
+        CHECK(n > 500000);
+        CHECK(bad == 0);
+        CHECK(vs_gmtime(-62167219201LL, &b) == -1);
+        CHECK(vs_gmtime(253402300800LL, &b) == -1);
+    }
+
     return VS_TEST_DONE();
 }
