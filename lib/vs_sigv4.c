@@ -46,6 +46,7 @@ static const unsigned char vs_unreserved[256] = {
     ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
     ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
     ['y'] = 1, ['z'] = 1,
+    ['/'] = 2,                          /* kept as is in a path only */
 };
 
 
@@ -91,8 +92,10 @@ static void
 vs_buf_encode(vs_buf_t *b, const char *in, size_t len, int keep_slash)
 {
     const unsigned char  *p, *end, *run;
-    unsigned char         c;
+    unsigned char         c, keep;
     char                 *o;
+
+    keep = keep_slash ? 3 : 1;          /* vs_unreserved's bits to keep */
 
     if (b->overflow || len == 0) {
         return;
@@ -106,7 +109,7 @@ vs_buf_encode(vs_buf_t *b, const char *in, size_t len, int keep_slash)
     if ((size_t) (b->end - o) / 3 >= len) {
         while (p < end) {
             run = p;
-            while (p < end && (vs_unreserved[*p] || (*p == '/' && keep_slash)))
+            while (p < end && (vs_unreserved[*p] & keep))
             {
                 p++;
             }
@@ -114,8 +117,7 @@ vs_buf_encode(vs_buf_t *b, const char *in, size_t len, int keep_slash)
                 memcpy(o, run, (size_t) (p - run));
                 o += p - run;
             }
-            while (p < end && !(vs_unreserved[*p]
-                                || (*p == '/' && keep_slash)))
+            while (p < end && !(vs_unreserved[*p] & keep))
             {
                 c = *p++;
                 o[0] = '%';
@@ -131,7 +133,7 @@ vs_buf_encode(vs_buf_t *b, const char *in, size_t len, int keep_slash)
     for ( /* void */ ; p < end; p++) {
         c = *p;
 
-        if (vs_unreserved[c] || (c == '/' && keep_slash)) {
+        if (vs_unreserved[c] & keep) {
             if (o >= b->end) {
                 b->overflow = 1;
                 return;
@@ -192,13 +194,15 @@ vs_sha_encode(SHA256_CTX *sha, const char *in, size_t len, int keep_slash)
 {
     char            chunk[192];
     size_t          n, i;
-    unsigned char   c;
+    unsigned char   c, keep;
+
+    keep = keep_slash ? 3 : 1;
 
     n = 0;
     for (i = 0; i < len; i++) {
         c = (unsigned char) in[i];
 
-        if (vs_unreserved[c] || (c == '/' && keep_slash)) {
+        if (vs_unreserved[c] & keep) {
             chunk[n++] = (char) c;
         } else {
             chunk[n++] = '%';
@@ -349,18 +353,27 @@ vs_sigv4_key_cache_clear(vs_sigv4_key_cache_t *cache)
 }
 
 
+/*
+ * The HMAC of the signing key, its pads absorbed into inner and outer:
+ * from the cache when an entry matches (no derivation, no pad hashing),
+ * else derived and kept.
+ */
+
 static void
-vs_sigv4_signing_key(vs_sigv4_key_cache_t *cache,
+vs_sigv4_signing_hmac(vs_sigv4_key_cache_t *cache,
     const vs_aws_creds_t *creds, const char *date, const char *region,
     size_t region_len, const char *service, size_t service_len,
-    unsigned char key[32])
+    SHA256_CTX *inner, SHA256_CTX *outer)
 {
+    unsigned char          key[32];
     vs_sigv4_key_entry_t  *e;
     unsigned               i;
 
     if (cache == NULL) {
         vs_sigv4_derive(creds, date, region, region_len, service,
                         service_len, key);
+        vs_hmac_start(inner, outer, key, 32);
+        OPENSSL_cleanse(key, sizeof(key));
         return;
     }
 
@@ -377,7 +390,8 @@ vs_sigv4_signing_key(vs_sigv4_key_cache_t *cache,
             && CRYPTO_memcmp(e->secret, creds->secret_access_key,
                              e->secret_len) == 0)
         {
-            memcpy(key, e->key, 32);
+            *inner = e->inner;
+            *outer = e->outer;
             cache->hits++;
             return;
         }
@@ -386,6 +400,7 @@ vs_sigv4_signing_key(vs_sigv4_key_cache_t *cache,
     cache->misses++;
     vs_sigv4_derive(creds, date, region, region_len, service, service_len,
                     key);
+    vs_hmac_start(inner, outer, key, 32);
 
     e = &cache->entry[cache->next % VS_SIGV4_CACHE_ENTRIES];
     cache->next = (cache->next + 1) % VS_SIGV4_CACHE_ENTRIES;
@@ -399,8 +414,11 @@ vs_sigv4_signing_key(vs_sigv4_key_cache_t *cache,
     memcpy(e->secret, creds->secret_access_key,
            creds->secret_access_key_len);
     e->secret_len = creds->secret_access_key_len;
-    memcpy(e->key, key, 32);
+    e->inner = *inner;
+    e->outer = *outer;
     e->used = 1;
+
+    OPENSSL_cleanse(key, sizeof(key));
 }
 
 
@@ -452,8 +470,8 @@ vs_enc_cmp(const char *a, size_t alen, const char *b, size_t blen)
     for (i = 0; i < n; i++) {
         ka = (unsigned char) a[i];
         kb = (unsigned char) b[i];
-        ka += vs_unreserved[ka] ? 256 : 0;
-        kb += vs_unreserved[kb] ? 256 : 0;
+        ka += (vs_unreserved[ka] & 1) ? 256 : 0;
+        kb += (vs_unreserved[kb] & 1) ? 256 : 0;
         if (ka != kb) {
             return ka < kb ? -1 : 1;
         }
@@ -646,17 +664,16 @@ vs_sigv4_signature(const vs_aws_endpoint_t *ep, const vs_aws_creds_t *creds,
     vs_sigv4_key_cache_t *cache, const char *amz_date,
     SHA256_CTX *canonical, char sig[65])
 {
-    unsigned char  md[32], key[32];
+    unsigned char  md[32];
     char           hex[65];
     SHA256_CTX     inner, outer;
 
     SHA256_Final(md, canonical);
     vs_hex(md, 32, hex);
 
-    vs_sigv4_signing_key(cache, creds, amz_date, ep->region, ep->region_len,
-                         ep->service, ep->service_len, key);
-
-    vs_hmac_start(&inner, &outer, key, 32);
+    vs_sigv4_signing_hmac(cache, creds, amz_date, ep->region,
+                          ep->region_len, ep->service, ep->service_len,
+                          &inner, &outer);
     SHA256_Update(&inner, VS_SIGV4_ALGORITHM "\n",
                   sizeof(VS_SIGV4_ALGORITHM "\n") - 1);
     SHA256_Update(&inner, amz_date, VS_SIGV4_AMZ_DATE_LEN);
@@ -671,7 +688,8 @@ vs_sigv4_signature(const vs_aws_endpoint_t *ep, const vs_aws_creds_t *creds,
     vs_hmac_finish(&inner, &outer, md);
     vs_hex(md, 32, sig);
 
-    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_cleanse(&inner, sizeof(inner));
+    OPENSSL_cleanse(&outer, sizeof(outer));
 }
 
 
@@ -877,7 +895,7 @@ vs_aws_endpoint_init(vs_aws_endpoint_t *ep,
     while (p < end) {
         unsigned char c = (unsigned char) *p;
 
-        if (!(vs_unreserved[c] || c == '/')) {
+        if (!vs_unreserved[c]) {
             vs_err(err, err_size, c == '?' || c == '#'
                    ? "endpoint URL must not have a query or fragment"
                    : "endpoint URL: invalid character in path");

@@ -32,6 +32,7 @@
 #ifndef VS_SIGV4_H
 #define VS_SIGV4_H
 
+#include <openssl/sha.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -154,10 +155,11 @@ ssize_t vs_aws_s3_url(const vs_aws_endpoint_t *ep, const char *bucket,
 
 /*
  * The signing-key cache: a few (date, region, service, secret) -> key
- * entries; a zero-filled struct is an empty cache.  Keyed on the secret
- * too, so rotated credentials never use a stale key.  NULL may be passed
- * wherever a cache is taken (the key is then derived every time: four
- * extra HMACs).
+ * entries, each kept as the HMAC states with the key's pads absorbed (a
+ * signature then costs its message only); a zero-filled struct is an
+ * empty cache.  Keyed on the secret too, so rotated credentials never use
+ * a stale key.  NULL may be passed wherever a cache is taken (the key is
+ * then derived every time: four extra HMACs).
  */
 #define VS_SIGV4_CACHE_ENTRIES  4
 
@@ -169,7 +171,8 @@ typedef struct {
     size_t         service_len;
     char           secret[VS_AWS_SECRET_MAX];
     size_t         secret_len;
-    unsigned char  key[32];
+    SHA256_CTX     inner, outer;             /* HMAC(signing key): the pads
+                                                absorbed */
     unsigned       used:1;
 } vs_sigv4_key_entry_t;
 

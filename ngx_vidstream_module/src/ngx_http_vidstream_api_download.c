@@ -261,6 +261,12 @@ ngx_http_vidstream_api_disposition(ngx_pool_t *pool, ngx_str_t *filename,
 
     static u_char  hex[] = "0123456789ABCDEF";
 
+    /* attr-char of RFC 5987: ALPHA DIGIT ! # $ & + - . ^ _ ` | ~ */
+    static uint32_t  attr_char[] = {
+        0x00000000, 0x03ff685a, 0xc7fffffe, 0x57ffffff,
+        0x00000000, 0x00000000, 0x00000000, 0x00000000
+    };
+
     out = ngx_pnalloc(pool, sizeof("attachment; filename=\"\"; "
                                    "filename*=UTF-8''")
                             + 4 * filename->len);
@@ -282,12 +288,10 @@ ngx_http_vidstream_api_disposition(ngx_pool_t *pool, ngx_str_t *filename,
     p = ngx_cpymem(p, "\"; filename*=UTF-8''",
                    sizeof("\"; filename*=UTF-8''") - 1);
 
-    /* attr-char of RFC 5987 */
-
     for (s = filename->data; s < last; s++) {
         c = *s;
 
-        if (isalnum(c) || ngx_strchr("!#$&+-.^_`|~", c)) {
+        if (attr_char[c >> 5] & (1U << (c & 0x1f))) {
             *p++ = c;
 
         } else {
