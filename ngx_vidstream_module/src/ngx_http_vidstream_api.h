@@ -249,6 +249,7 @@ ngx_int_t ngx_http_vidstream_api_query(
     ...);
 void ngx_http_vidstream_api_pg_done(ngx_http_vidstream_pg_query_t *q,
     ngx_http_vidstream_pg_status_e status, PGresult *res);
+void ngx_http_vidstream_api_call_done(ngx_http_request_t *r);
 ngx_int_t ngx_http_vidstream_api_lost(ngx_http_vidstream_api_ctx_t *ctx,
     const char *what);
 
@@ -298,7 +299,7 @@ ngx_int_t ngx_http_vidstream_api_presign(
 char *ngx_http_vidstream_api_video_cache(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_vidstream_api_cache_get(ngx_http_vidstream_api_ctx_t *ctx,
-    ngx_http_vidstream_api_video_t *video, u_char *buf, size_t size);
+    ngx_http_vidstream_api_video_t *video);
 void ngx_http_vidstream_api_cache_put(ngx_http_vidstream_api_ctx_t *ctx,
     ngx_http_vidstream_api_video_t *video);
 void ngx_http_vidstream_api_cache_remove(ngx_http_vidstream_api_ctx_t *ctx);

@@ -93,17 +93,18 @@ ngx_http_vidstream_api_video_cache(ngx_conf_t *cf, ngx_command_t *cmd,
 
 
 /*
- * NGX_OK with video filled (video->filename points into buf) when the done
- * video is cached; NGX_DECLINED otherwise.
+ * NGX_OK with video filled (its filename in the request's pool) when the
+ * done video is cached; NGX_DECLINED otherwise; NGX_ERROR: no memory.
  */
 
 ngx_int_t
 ngx_http_vidstream_api_cache_get(ngx_http_vidstream_api_ctx_t *ctx,
-    ngx_http_vidstream_api_video_t *video, u_char *buf, size_t size)
+    ngx_http_vidstream_api_video_t *video)
 {
-    size_t   len;
-    time_t   valid_until;
-    u_char   key[NGX_HTTP_VIDSTREAM_SHM_CACHE_KEY_LEN];
+    time_t     valid_until;
+    ngx_int_t  rc;
+    ngx_str_t  value;
+    u_char     key[NGX_HTTP_VIDSTREAM_SHM_CACHE_KEY_LEN];
 
     if (ctx->amcf->video_cache == NULL
         || ngx_http_vidstream_api_cache_key(ctx, key) != NGX_OK)
@@ -111,22 +112,24 @@ ngx_http_vidstream_api_cache_get(ngx_http_vidstream_api_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    len = size;
+    rc = ngx_http_vidstream_shm_cache_get(ctx->amcf->video_cache, key,
+                                          ngx_time(), ctx->request->pool,
+                                          &value, &valid_until);
+    if (rc != NGX_OK) {
+        return rc;
+    }
 
-    if (ngx_http_vidstream_shm_cache_get(ctx->amcf->video_cache, key,
-                                         ngx_time(), buf, &len, &valid_until)
-        != NGX_OK
-        || len < 1)
-    {
+    if (value.len < 1) {
         return NGX_DECLINED;
     }
 
     video->status = "done";
-    video->mp4 = (buf[0] & NGX_HTTP_VIDSTREAM_CACHE_MP4) ? 1 : 0;
-    video->thumbnail = (buf[0] & NGX_HTTP_VIDSTREAM_CACHE_THUMBNAIL) ? 1 : 0;
-    video->hls = (buf[0] & NGX_HTTP_VIDSTREAM_CACHE_HLS) ? 1 : 0;
-    video->filename.data = buf + 1;
-    video->filename.len = len - 1;
+    video->mp4 = (value.data[0] & NGX_HTTP_VIDSTREAM_CACHE_MP4) ? 1 : 0;
+    video->thumbnail = (value.data[0] & NGX_HTTP_VIDSTREAM_CACHE_THUMBNAIL)
+                       ? 1 : 0;
+    video->hls = (value.data[0] & NGX_HTTP_VIDSTREAM_CACHE_HLS) ? 1 : 0;
+    video->filename.data = value.data + 1;
+    video->filename.len = value.len - 1;
 
     return NGX_OK;
 }

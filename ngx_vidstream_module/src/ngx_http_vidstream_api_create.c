@@ -26,7 +26,6 @@ static ngx_int_t ngx_http_vidstream_api_completed(
 static ngx_int_t ngx_http_vidstream_api_complete_next(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vidstream_api_sqs_send(
     ngx_http_vidstream_api_ctx_t *ctx);
-static void ngx_http_vidstream_api_sqs_done(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vidstream_api_mark_enqueued(
     ngx_http_vidstream_api_ctx_t *ctx);
 static ngx_int_t ngx_http_vidstream_api_queued(
@@ -628,7 +627,7 @@ ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
     rc = ngx_http_vidstream_aws_creds(r, &amcf->credentials_location, call);
 
     if (rc == NGX_AGAIN) {
-        call->done = ngx_http_vidstream_api_sqs_done;
+        call->done = ngx_http_vidstream_api_call_done;
         ctx->state.complete = NGX_HTTP_VIDSTREAM_COMPLETE_CREDS;
         return NGX_DONE;
     }
@@ -672,7 +671,7 @@ ngx_http_vidstream_api_sqs_send(ngx_http_vidstream_api_ctx_t *ctx)
     ngx_memzero(call, sizeof(ngx_http_vidstream_aws_call_t));
 
     call->location = amcf->sqs_location;
-    call->done = ngx_http_vidstream_api_sqs_done;
+    call->done = ngx_http_vidstream_api_call_done;
     ctx->state.complete = NGX_HTTP_VIDSTREAM_COMPLETE_SEND;
 
     rc = ngx_http_vidstream_sqs_send_message(r, amcf->sqs, &amcf->queue_url,
@@ -698,30 +697,6 @@ failed:
      */
 
     return ngx_http_vidstream_api_unavailable(r);
-}
-
-
-/* SQS answered, or a credentials refresh is over */
-
-static void
-ngx_http_vidstream_api_sqs_done(ngx_http_request_t *r)
-{
-    ngx_int_t                      rc;
-    ngx_connection_t              *c;
-    ngx_http_vidstream_api_ctx_t  *ctx;
-
-    r->write_event_handler = ngx_http_request_empty_handler;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_vidstream_api_module);
-    c = r->connection;
-
-    rc = ngx_http_vidstream_api_complete_step(ctx, NULL);
-
-    if (rc != NGX_DONE) {
-        ngx_http_vidstream_api_finish(ctx, rc);
-    }
-
-    ngx_http_run_posted_requests(c);
 }
 
 

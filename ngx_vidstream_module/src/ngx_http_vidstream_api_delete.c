@@ -23,7 +23,6 @@ static ngx_int_t ngx_http_vidstream_api_s3_delete(
     ngx_http_vidstream_api_ctx_t *ctx, ngx_str_t *listing);
 static int ngx_http_vidstream_api_listed_key(void *data, const char *name,
     size_t len);
-static void ngx_http_vidstream_api_s3_done(ngx_http_request_t *r);
 static ngx_int_t ngx_http_vidstream_api_s3_failed(
     ngx_http_vidstream_api_ctx_t *ctx);
 
@@ -204,7 +203,7 @@ ngx_http_vidstream_api_s3_list(ngx_http_vidstream_api_ctx_t *ctx)
     rc = ngx_http_vidstream_aws_creds(r, &amcf->credentials_location, call);
 
     if (rc == NGX_AGAIN) {
-        call->done = ngx_http_vidstream_api_s3_done;
+        call->done = ngx_http_vidstream_api_call_done;
         ctx->state.delete = NGX_HTTP_VIDSTREAM_DELETE_CREDS;
         return NGX_DONE;
     }
@@ -245,7 +244,7 @@ ngx_http_vidstream_api_s3_list(ngx_http_vidstream_api_ctx_t *ctx)
     call->location = amcf->s3_location;
     call->method = NGX_HTTP_GET;
     ngx_str_set(&call->method_name, "GET");
-    call->done = ngx_http_vidstream_api_s3_done;
+    call->done = ngx_http_vidstream_api_call_done;
     ctx->state.delete = NGX_HTTP_VIDSTREAM_DELETE_LIST;
 
     rc = ngx_http_vidstream_s3_call(r, amcf->s3, &amcf->bucket,
@@ -393,7 +392,7 @@ ngx_http_vidstream_api_s3_delete(ngx_http_vidstream_api_ctx_t *ctx,
     query[0].value = "";
     query[0].value_len = 0;
 
-    call->done = ngx_http_vidstream_api_s3_done;
+    call->done = ngx_http_vidstream_api_call_done;
     ctx->state.delete = NGX_HTTP_VIDSTREAM_DELETE_OBJECTS;
 
     rc = ngx_http_vidstream_s3_call(r, amcf->s3, &amcf->bucket,
@@ -432,30 +431,6 @@ ngx_http_vidstream_api_listed_key(void *data, const char *name, size_t len)
     key->len = len;
 
     return 0;
-}
-
-
-/* S3 answered, or a credentials refresh is over */
-
-static void
-ngx_http_vidstream_api_s3_done(ngx_http_request_t *r)
-{
-    ngx_int_t                      rc;
-    ngx_connection_t              *c;
-    ngx_http_vidstream_api_ctx_t  *ctx;
-
-    r->write_event_handler = ngx_http_request_empty_handler;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_vidstream_api_module);
-    c = r->connection;
-
-    rc = ngx_http_vidstream_api_delete_step(ctx, NULL);
-
-    if (rc != NGX_DONE) {
-        ngx_http_vidstream_api_finish(ctx, rc);
-    }
-
-    ngx_http_run_posted_requests(c);
 }
 
 

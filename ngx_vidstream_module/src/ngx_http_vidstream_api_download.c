@@ -35,7 +35,6 @@ static u_char *ngx_http_vidstream_api_disposition(ngx_pool_t *pool,
 ngx_int_t
 ngx_http_vidstream_api_download_row(ngx_http_vidstream_api_ctx_t *ctx)
 {
-    u_char                          *buf;
     ngx_int_t                        rc;
     ngx_http_vidstream_api_video_t   video;
 
@@ -43,30 +42,25 @@ ngx_http_vidstream_api_download_row(ngx_http_vidstream_api_ctx_t *ctx)
                           ? NGX_HTTP_VIDSTREAM_DOWNLOAD_PLAYBACK
                           : NGX_HTTP_VIDSTREAM_DOWNLOAD_ROW;
 
-    if (ctx->amcf->video_cache != NULL) {
-        buf = ngx_pnalloc(ctx->request->pool,
-                          1 + NGX_HTTP_VIDSTREAM_FILENAME_MAX);
-        if (buf == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    rc = ngx_http_vidstream_api_cache_get(ctx, &video);
 
-        if (ngx_http_vidstream_api_cache_get(ctx, &video, buf,
-                                             1 + NGX_HTTP_VIDSTREAM_FILENAME_MAX)
-            == NGX_OK)
-        {
-            ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log,
-                           0, "vidstream api: video from cache");
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
-            /*
-             * answered now; NGX_OK is what the callers read as "a statement
-             * is running", and nginx finalizes NGX_AGAIN ("the answer is on
-             * its way") as it does NGX_OK
-             */
+    if (rc == NGX_OK) {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
+                       "vidstream api: video from cache");
 
-            rc = ngx_http_vidstream_api_video(ctx, &video);
+        /*
+         * answered now; NGX_OK is what the callers read as "a statement
+         * is running", and nginx finalizes NGX_AGAIN ("the answer is on
+         * its way") as it does NGX_OK
+         */
 
-            return (rc == NGX_OK) ? NGX_AGAIN : rc;
-        }
+        rc = ngx_http_vidstream_api_video(ctx, &video);
+
+        return (rc == NGX_OK) ? NGX_AGAIN : rc;
     }
 
     return ngx_http_vidstream_api_query(ctx, NGX_HTTP_VIDSTREAM_STMT_DOWNLOAD,

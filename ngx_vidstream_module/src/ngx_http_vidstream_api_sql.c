@@ -11,6 +11,10 @@
 #include "ngx_http_vidstream_api.h"
 
 
+static void ngx_http_vidstream_api_answer(ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_pg_status_e status, PGresult *res);
+
+
 /* The video object of the contract, built by PostgreSQL (lib). */
 #define NGX_HTTP_VIDSTREAM_VIDEO_JSON  VS_VIDEO_JSON_SQL
 
@@ -221,15 +225,42 @@ void
 ngx_http_vidstream_api_pg_done(ngx_http_vidstream_pg_query_t *q,
     ngx_http_vidstream_pg_status_e status, PGresult *res)
 {
-    ngx_int_t                      rc;
-    ngx_connection_t              *c;
-    ngx_http_request_t            *r;
     ngx_http_vidstream_api_ctx_t  *ctx;
 
     ctx = q->data;
     ctx->pg_pending = 0;
-    r = ctx->request;
-    c = r->connection;
+
+    ngx_http_vidstream_api_answer(ctx, status, res);
+}
+
+
+/*
+ * S3 or SQS answered a call of complete or delete, or a credentials
+ * refresh before one is over (ctx->call holds the outcome): the flow's
+ * step runs without a PostgreSQL result.
+ */
+
+void
+ngx_http_vidstream_api_call_done(ngx_http_request_t *r)
+{
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    ngx_http_vidstream_api_answer(
+        ngx_http_get_module_ctx(r, ngx_http_vidstream_api_module),
+        NGX_HTTP_VIDSTREAM_PG_OK, NULL);
+}
+
+
+/* an answer to the flow of ctx->action; then the request's next move */
+
+static void
+ngx_http_vidstream_api_answer(ngx_http_vidstream_api_ctx_t *ctx,
+    ngx_http_vidstream_pg_status_e status, PGresult *res)
+{
+    ngx_int_t          rc;
+    ngx_connection_t  *c;
+
+    c = ctx->request->connection;
 
     switch (ctx->action) {
 

@@ -104,38 +104,32 @@ ngx_http_vidstream_jwt_cache_get(ngx_shm_zone_t *shm_zone, u_char *digest,
     ngx_http_vidstream_jwt_cached_t *entry)
 {
     u_char                                *p;
-    size_t                                 len;
     time_t                                 valid_until;
+    ngx_int_t                              rc;
+    ngx_str_t                              value;
     ngx_http_vidstream_jwt_cache_value_t   v;
-    u_char                                 buf[NGX_HTTP_VIDSTREAM_SHM_CACHE_MAX];
 
-    len = sizeof(buf);
+    rc = ngx_http_vidstream_shm_cache_get(shm_zone, digest, now, pool,
+                                          &value, &valid_until);
+    if (rc != NGX_OK) {
+        return rc;
+    }
 
-    if (ngx_http_vidstream_shm_cache_get(shm_zone, digest, now, buf, &len,
-                                         &valid_until)
-        != NGX_OK
-        || len < sizeof(v))
-    {
+    if (value.len < sizeof(v)) {
         return NGX_DECLINED;
     }
 
-    ngx_memcpy(&v, buf, sizeof(v));
+    ngx_memcpy(&v, value.data, sizeof(v));
 
     if (v.exp + leeway <= now
-        || len != sizeof(v) + v.sub_len + v.payload_len + v.kid_len)
+        || value.len != sizeof(v) + v.sub_len + v.payload_len + v.kid_len)
     {
         return NGX_DECLINED;
     }
 
-    len -= sizeof(v);
+    /* sub, payload and kid follow the header; the copy ends with a NUL */
 
-    p = ngx_pnalloc(pool, len + 1);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memcpy(p, buf + sizeof(v), len);
-    p[len] = '\0';
+    p = value.data + sizeof(v);
 
     entry->exp = v.exp;
     ngx_memcpy(entry->thumb, v.thumb, sizeof(v.thumb));

@@ -311,8 +311,9 @@ ngx_http_vidstream_shm_cache_expire(ngx_http_vidstream_shm_cache_ctx_t *ctx,
 
 ngx_int_t
 ngx_http_vidstream_shm_cache_get(ngx_shm_zone_t *zone, const u_char *key,
-    time_t now, u_char *value, size_t *len, time_t *valid_until)
+    time_t now, ngx_pool_t *pool, ngx_str_t *value, time_t *valid_until)
 {
+    u_char                               *p;
     ngx_http_vidstream_shm_cache_ctx_t   *ctx;
     ngx_http_vidstream_shm_cache_node_t  *cn;
 
@@ -322,7 +323,7 @@ ngx_http_vidstream_shm_cache_get(ngx_shm_zone_t *zone, const u_char *key,
 
     cn = ngx_http_vidstream_shm_cache_lookup(ctx, key);
 
-    if (cn == NULL || cn->len > *len) {
+    if (cn == NULL) {
         ngx_shmtx_unlock(&ctx->shpool->mutex);
         return NGX_DECLINED;
     }
@@ -333,8 +334,17 @@ ngx_http_vidstream_shm_cache_get(ngx_shm_zone_t *zone, const u_char *key,
         return NGX_DECLINED;
     }
 
-    ngx_memcpy(value, cn->value, cn->len);
-    *len = cn->len;
+    p = ngx_pnalloc(pool, cn->len + 1);
+    if (p == NULL) {
+        ngx_shmtx_unlock(&ctx->shpool->mutex);
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(p, cn->value, cn->len);
+    p[cn->len] = '\0';
+
+    value->data = p;
+    value->len = cn->len;
     *valid_until = cn->valid_until;
 
     ngx_queue_remove(&cn->queue);

@@ -6,7 +6,8 @@
  *
  * An entry is an opaque value (up to NGX_HTTP_VIDSTREAM_SHM_CACHE_MAX
  * bytes) with the time it stops being valid.  A lookup copies the value
- * out under the lock, so no pointer into the zone ever escapes it; an entry
+ * into the request's pool under the lock, so no pointer into the zone
+ * ever escapes it; an entry
  * found past its time is removed and reported as a miss.  The callers give
  * the value its meaning: verified tokens (ngx_http_vidstream_jwt_cache.c)
  * and done videos (ngx_http_vidstream_api_cache.c).
@@ -39,13 +40,12 @@ char *ngx_http_vidstream_shm_cache_zone(ngx_conf_t *cf, ngx_str_t *arg,
     const char *what, void *tag, ngx_shm_zone_t **zone);
 
 /*
- * NGX_OK with the value copied into value (*len: its size on the way in,
- * the value's length on the way out) and *valid_until set; NGX_DECLINED
- * when key is not cached, is no longer valid at now (it is then removed)
- * or does not fit into *len bytes.
+ * NGX_OK with the value copied into pool (value->data, NUL-terminated) and
+ * *valid_until set; NGX_DECLINED when key is not cached or is no longer
+ * valid at now (it is then removed); NGX_ERROR when pool is out of memory.
  */
 ngx_int_t ngx_http_vidstream_shm_cache_get(ngx_shm_zone_t *zone,
-    const u_char *key, time_t now, u_char *value, size_t *len,
+    const u_char *key, time_t now, ngx_pool_t *pool, ngx_str_t *value,
     time_t *valid_until);
 
 /*
