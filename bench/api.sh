@@ -22,43 +22,16 @@ module=${MODULE:-${TEST_NGINX_LOAD_MODULES:-$top/build/ngx_http_vidstream_module
 dur=${BENCH_DURATION:-10s}
 conns=${BENCH_CONNECTIONS:-64}
 
-dir=$(mktemp -d /tmp/vidstream-bench-api.XXXXXX)
-pid=
-own_stack=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-    [ -n "$own_stack" ] && RUN_DIR=$own_stack bash "$top/scripts/stack.sh" down >/dev/null 2>&1
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+. "$top/bench/lib.sh"
+bench_init bench-api
+bench_stack
 
-if [ -z "${VIDSTREAM_DATABASE_URL:-}" ]; then
-    own_stack=$dir/stack
-    RUN_DIR=$own_stack STACK_NGINX=0 STACK_WORKER=0 bash "$top/scripts/stack.sh" up >/dev/null
-    set -a
-    # shellcheck disable=SC1091
-    . "$own_stack/stack.env"
-    set +a
-fi
-
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 sub="bench-$$"
 
-# a key of our own, a JWKS with it, a token for $sub
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/k.pem" 2>/dev/null
-token=$(perl -I"$top/t/lib" -MVidstreamJWT -e '
-    $VidstreamJWT::DIR = shift; my $sub = shift;
-    VidstreamJWT::setup("bench");
-    VidstreamJWT::write_jwks("$VidstreamJWT::DIR/jwks.json", VidstreamJWT::jwk("bench"));
-    print VidstreamJWT::token(key => "bench", claims => { sub => $sub, exp => time + 3600 });
-' "$dir" "$sub")
-
-id=$(psql "$VIDSTREAM_DATABASE_URL" -X -q -At -c "
-    WITH n AS (SELECT gen_random_uuid() AS id)
-    INSERT INTO videos (id, owner_sub, status, filename, content_type, size,
-                        input_key, output_mp4)
-    SELECT n.id, '$sub', 'done', 'bench.mov', 'video/mp4', 1,
-           'input/$sub/' || n.id || '/source', true FROM n RETURNING id")
+# a key of our own, a JWKS with it, a token for $sub, a done video of $sub
+token=$(bench_token "$sub" bench)
+id=$(bench_done_video "$sub" bench.mov)
 
 mkdir -p "$dir/logs"
 write_conf() {  # write_conf BODY_FILE [CACHE DIRECTIVE] (CREATE_BODY_FILE: $dir/cbody)
@@ -125,15 +98,6 @@ kill "$pid"; wait "$pid" 2>/dev/null || true
 write_conf "$dir/body"
 run_nginx
 
-# CPU ticks (utime + stime) of the given pids, summed
-cpu_ticks() {
-    local t=0 p s
-    for p in "$@"; do
-        s=$(cut -d' ' -f14,15 "/proc/$p/stat" 2>/dev/null) || continue
-        t=$((t + ${s% *} + ${s#* }))
-    done
-    echo "$t"
-}
 
 worker=$(pgrep -P "$pid" | head -n1)
 # the stack's PostgreSQL backends: children of the postmaster we talk to

@@ -22,47 +22,15 @@ dur=${BENCH_DURATION:-3s}
 conns=${BENCH_CONNECTIONS:-64}
 rounds=${BENCH_ROUNDS:-8}
 
-dir=$(mktemp -d /tmp/vidstream-bench-metrics.XXXXXX)
-pids=()
-own_stack=
-cleanup() {
-    local p
-    for p in "${pids[@]}"; do
-        kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true
-    done
-    [ -n "$own_stack" ] && RUN_DIR=$own_stack bash "$top/scripts/stack.sh" down >/dev/null 2>&1
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+. "$top/bench/lib.sh"
+bench_init bench-metrics
+bench_stack
 
-if [ -z "${VIDSTREAM_DATABASE_URL:-}" ]; then
-    own_stack=$dir/stack
-    RUN_DIR=$own_stack STACK_NGINX=0 STACK_WORKER=0 bash "$top/scripts/stack.sh" up >/dev/null
-    set -a
-    # shellcheck disable=SC1091
-    . "$own_stack/stack.env"
-    set +a
-fi
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 sub="bench-metrics-$$"
 
-# a key of our own, a JWKS with it, a token for $sub
-token=$(perl -I"$top/t/lib" -MVidstreamJWT -e '
-    $VidstreamJWT::DIR = shift; my $sub = shift;
-    VidstreamJWT::setup("bench");
-    VidstreamJWT::write_jwks("$VidstreamJWT::DIR/jwks.json", VidstreamJWT::jwk("bench"));
-    print VidstreamJWT::token(key => "bench", claims => { sub => $sub, exp => time + 3600 });
-' "$dir" "$sub")
-
-id=$(psql "$VIDSTREAM_DATABASE_URL" -X -q -At -c "
-    WITH n AS (SELECT gen_random_uuid() AS id)
-    INSERT INTO videos (id, owner_sub, status, filename, content_type, size,
-                        input_key, output_mp4)
-    SELECT n.id, '$sub', 'done', 'bench.mov', 'video/mp4', 1,
-           'input/$sub/' || n.id || '/source', true FROM n RETURNING id")
+# a key of our own, a JWKS with it, a token for $sub, a done video of $sub
+token=$(bench_token "$sub" bench)
+id=$(bench_done_video "$sub" bench.mov)
 
 # start_nginx on|off: an nginx under $dir/<on|off>; sets port_<on|off>
 start_nginx() {
@@ -113,11 +81,6 @@ start_nginx off
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port_off/metrics")" = 404 ] \
     || { echo "bench/metrics: collection is not off" >&2; exit 1; }
 
-cpu_ticks() {  # utime + stime of a pid
-    local s
-    s=$(cut -d' ' -f14,15 "/proc/$1/stat")
-    echo $(( ${s% *} + ${s#* } ))
-}
 hz=$(getconf CLK_TCK)
 
 # one line per run: mode requests seconds ticks non2xx

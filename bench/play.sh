@@ -37,27 +37,12 @@ dur=${BENCH_DURATION:-5s}
 conns=${BENCH_CONNECTIONS:-8}
 PY=/usr/bin/python3
 
-dir=$(mktemp -d /tmp/vidstream-bench-play.XXXXXX)
+. "$top/bench/lib.sh"
+bench_init bench-play
 chmod 755 "$dir"
-pid=
-own_stack=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-    [ -n "$own_stack" ] && RUN_DIR=$own_stack bash "$top/scripts/stack.sh" down >/dev/null 2>&1
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+bench_stack AWS_ENDPOINT_URL_S3
 
-if [ -z "${AWS_ENDPOINT_URL_S3:-}" ]; then
-    own_stack=$dir/stack
-    RUN_DIR=$own_stack STACK_NGINX=0 STACK_WORKER=0 bash "$top/scripts/stack.sh" up >/dev/null
-    set -a
-    # shellcheck disable=SC1091
-    . "$own_stack/stack.env"
-    set +a
-fi
-
-port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 sub="bench-$$"
 id=$(cat /proc/sys/kernel/random/uuid)
 key=output/$sub/$id/video.mp4

@@ -21,43 +21,17 @@ conns=${SOAK_CONNECTIONS:-256}
 workers=2
 pool=4
 
-dir=$(mktemp -d /tmp/vidstream-soak.XXXXXX)
-pid=
-own_stack=
-cleanup() {
-    [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
-    [ -n "$own_stack" ] && RUN_DIR=$own_stack bash "$top/scripts/stack.sh" down >/dev/null 2>&1
-    rm -rf "$dir"
-}
-trap cleanup EXIT
+. "$top/bench/lib.sh"
+bench_init soak
+bench_stack
 
-if [ -z "${VIDSTREAM_DATABASE_URL:-}" ]; then
-    own_stack=$dir/stack
-    RUN_DIR=$own_stack STACK_NGINX=0 STACK_WORKER=0 bash "$top/scripts/stack.sh" up >/dev/null
-    set -a
-    # shellcheck disable=SC1091
-    . "$own_stack/stack.env"
-    set +a
-fi
-
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 sub="soak-$$"
 app="vidstream-soak-$$"
 
-openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$dir/k.pem" 2>/dev/null
-token=$(perl -I"$top/t/lib" -MVidstreamJWT -e '
-    $VidstreamJWT::DIR = shift; my $sub = shift;
-    VidstreamJWT::setup("soak");
-    VidstreamJWT::write_jwks("$VidstreamJWT::DIR/jwks.json", VidstreamJWT::jwk("soak"));
-    print VidstreamJWT::token(key => "soak", claims => { sub => $sub, exp => time + 3600 });
-' "$dir" "$sub")
-
-id=$(psql "$VIDSTREAM_DATABASE_URL" -X -q -At -c "
-    WITH n AS (SELECT gen_random_uuid() AS id)
-    INSERT INTO videos (id, owner_sub, status, filename, content_type, size,
-                        input_key, output_mp4)
-    SELECT n.id, '$sub', 'done', 'soak.mov', 'video/mp4', 1,
-           'input/$sub/' || n.id || '/source', true FROM n RETURNING id")
+# a key of our own, a JWKS with it, a token for $sub, a done video of $sub
+token=$(bench_token "$sub" soak)
+id=$(bench_done_video "$sub" soak.mov)
 
 # application_name tells nginx's connections apart from everyone else's
 case $VIDSTREAM_DATABASE_URL in
