@@ -43,6 +43,9 @@ NGX_BUILD   := $(BUILD)/nginx
 UNIT_SRCS   := $(wildcard t/unit/test_*.c)
 UNIT_BINS   := $(UNIT_SRCS:t/unit/%.c=$(BUILD)/t/%)
 
+# scripts/upload's part sender (it falls back to curl and dd without it)
+UPLOAD_BIN  := $(BUILD)/upload-parts
+
 BENCH_SRCS  := $(wildcard bench/bench_*.c)
 BENCH_BINS  := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
@@ -50,7 +53,7 @@ BENCH_BINS  := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
         test-stack bench bench-bins unit-bins fuzz migrate clean distclean
 
 # The worker is built once it has sources (it lands in steps).
-all: lib module $(if $(WORKER_SRCS),worker)
+all: lib module $(if $(WORKER_SRCS),worker) $(UPLOAD_BIN)
 
 deps:
 	@bash scripts/deps.sh
@@ -66,6 +69,11 @@ $(BUILD)/%.o: %.c $(wildcard lib/*.h worker/*.h)
 $(LIB_A): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+$(UPLOAD_BIN): scripts/upload-parts.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(WARN) -std=gnu11 -o $@ $< \
+	    $(shell pkg-config --cflags --libs libcurl 2>/dev/null)
 
 $(WORKER_BIN): $(WORKER_OBJS) $(LIB_A)
 	$(CC) -o $@ $(WORKER_OBJS) $(LIB_A) $(VS_LIBS)

@@ -8,7 +8,12 @@
 #   2. a 1 GiB file sent by scripts/upload with 4 parts in parallel against
 #      one `curl -T` to a presigned single PUT, through the local S3 of a
 #      stack of its own (nginx, no worker), BENCH_UPLOAD_RUNS times; the
-#      upload's time is split into its parts and its complete.
+#      upload's time is split into its parts and its complete.  The local
+#      S3 serves requests in parallel as S3 does (one process a core, at
+#      most 4: scripts/local-aws.mjs); VIDSTREAM_S3_PROCESSES=1 measures
+#      one s3rver thread instead.  scripts/upload sends with
+#      build/upload-parts (VIDSTREAM_UPLOAD_SENDER=curl: its curl and dd
+#      fallback).
 #
 #   BENCH_DURATION=10s BENCH_CONNECTIONS=16 BENCH_UPLOAD_MB=1024 \
 #       BENCH_UPLOAD_RUNS=2 bash bench/multipart.sh
@@ -166,9 +171,11 @@ multi() {  # scripts/upload --parallel 4: $multi_s, $parts, $parts_ms, $complete
     drop
 }
 
+s3procs=$(pgrep -c -f "local-aws.mjs s3 .* $RUN_DIR/s3 " || echo "?")
+[ "$s3procs" -gt 1 ] 2>/dev/null && s3procs=$((s3procs - 1))  # (the primary)
 for r in $(seq 1 "$runs"); do
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     if [ $((r % 2)) = 1 ]; then single; multi; order="single first"
     else multi; single; order="upload first"; fi
-    echo "upload of $upload_mb MiB, run $r ($order, load $load): curl -T to a presigned PUT ${single_s}s ($(rate "$size" "$single_s")); scripts/upload --parallel 4, $parts parts, create to complete ${multi_s}s ($(rate "$size" "$multi_s")): parts ${parts_ms} ms, CompleteMultipartUpload ${complete_ms} ms; single/upload $(awk -v a="$single_s" -v b="$multi_s" 'BEGIN { printf "%.2f", a / b }')"
+    echo "upload of $upload_mb MiB, run $r ($order, load $load, S3 processes $s3procs, sender ${VIDSTREAM_UPLOAD_SENDER:-upload-parts}): curl -T to a presigned PUT ${single_s}s ($(rate "$size" "$single_s")); scripts/upload --parallel 4, $parts parts, create to complete ${multi_s}s ($(rate "$size" "$multi_s")): parts ${parts_ms} ms, CompleteMultipartUpload ${complete_ms} ms; single/upload $(awk -v a="$single_s" -v b="$multi_s" 'BEGIN { printf "%.2f", a / b }')"
 done

@@ -9,7 +9,9 @@
 // SQS is fauxqs (JSON protocol).  fauxqs' own CLI listens on 0.0.0.0, so it
 // is started here from its exported buildApp().  Once ready, prints one JSON line with
 // what it created, then serves until SIGTERM.
+import cluster from "node:cluster";
 import { createRequire } from "node:module";
+import os from "node:os";
 import { pathToFileURL } from "node:url";
 import path from "node:path";
 
@@ -62,9 +64,58 @@ function serializeDeletes(store) {
     };
 }
 
+// S3 serves requests in parallel; one s3rver is one thread, so that N
+// parts PUT at once would share one core (and a single PUT would not).
+// The S3 emulator is VIDSTREAM_S3_PROCESSES processes (default: one per
+// core, at most 4) sharing the port through node's cluster module; every
+// one of them keeps its state in the directory, as s3rver does, and the
+// first prints the ready line once all listen.  SIGTERM stops them all;
+// one that dies takes the others down (the stack sees the S3 gone).
+function s3Processes() {
+    const n = Number(process.env.VIDSTREAM_S3_PROCESSES);
+    if (Number.isInteger(n) && n >= 1) {
+        return n;
+    }
+    return Math.max(1, Math.min(4, os.availableParallelism()));
+}
+
+async function s3Primary(procs, ready) {
+    let stopping = false;
+    const workers = Array.from({ length: procs }, () => cluster.fork());
+    cluster.on("exit", (worker, code, signal) => {
+        if (!stopping) {
+            console.error(`s3 process ${worker.process.pid} ended `
+                          + `(${signal || code}): stopping`);
+            stopping = true;
+            for (const w of workers) {
+                w.process.kill("SIGTERM");
+            }
+            process.exitCode = 1;
+        }
+    });
+    await Promise.all(workers.map((w) => new Promise((resolve) => {
+        w.on("message", (m) => m === "ready" && resolve());
+    })));
+    console.log(ready);
+    process.on("SIGTERM", () => {
+        stopping = true;
+        let left = workers.length;
+        for (const w of workers) {
+            w.once("exit", () => --left || process.exit(0));
+            w.process.kill("SIGTERM");
+        }
+    });
+}
+
 async function main() {
     if (kind === "s3") {
         const [dir, bucket] = rest;
+        const ready = JSON.stringify({ s3: `http://127.0.0.1:${port}`,
+                                       bucket });
+        const procs = s3Processes();
+        if (cluster.isPrimary && procs > 1) {
+            return s3Primary(procs, ready);
+        }
         const S3rver = require("s3rver");
         const server = new S3rver({
             address: "127.0.0.1", port, directory: dir, silent: true,
@@ -73,7 +124,11 @@ async function main() {
         addMultipart(server, require);
         serializeDeletes(server.store);
         await server.run();
-        console.log(JSON.stringify({ s3: `http://127.0.0.1:${port}`, bucket }));
+        if (cluster.isWorker) {
+            process.send("ready");
+        } else {
+            console.log(ready);
+        }
         process.on("SIGTERM", () => server.close().then(() => process.exit(0)));
 
     } else if (kind === "sqs") {

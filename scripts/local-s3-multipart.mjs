@@ -129,22 +129,25 @@ export function addMultipart(server, require) {
     // Where part N's bytes are: in the upload's file "data" at
     // (N - 1) * stride when "N.at" says so (see putPart below), else in
     // s3rver's own file "N".  Throws ENOENT when neither is there.
-    async function partAt(dir, n) {
+    //
+    // The parts' small files are read synchronously: they are in the page
+    // cache, and each of the thread pool's hops cost 0.3 ms while the
+    // parts' gigabyte was being written back, so that ListParts and
+    // Complete took 50 ms each for 128 parts (5 ms like this).
+    function partAt(dir, n) {
         try {
             const file = path.join(dir, `${n}.at`);
-            const [text, st] = await Promise.all([
-                fs.readFile(file, "utf8"), fs.stat(file),
-            ]);
-            const at = JSON.parse(text);
+            const at = JSON.parse(fsSync.readFileSync(file, "utf8"));
             return { file: path.join(dir, "data"), offset: at.offset,
-                     size: at.size, inData: true, modified: st.mtime };
+                     size: at.size, inData: true,
+                     modified: fsSync.statSync(file).mtime };
         } catch (err) {
             if (err.code !== "ENOENT") {
                 throw err;
             }
         }
         const file = path.join(dir, String(n));
-        const st = await fs.stat(file);
+        const st = fsSync.statSync(file);
         return { file, offset: 0, size: st.size, inData: false,
                  modified: st.mtime };
     }
@@ -161,12 +164,11 @@ export function addMultipart(server, require) {
             }
         }
         const parts = [];
-        for (const n of numbers) {
+        for (const n of [...numbers].sort((a, b) => a - b)) {
             try {
-                const [md5, at] = await Promise.all([
-                    fs.readFile(path.join(upload.dir, `${n}.md5`), "utf8"),
-                    partAt(upload.dir, n),
-                ]);
+                const md5 = fsSync.readFileSync(
+                    path.join(upload.dir, `${n}.md5`), "utf8");
+                const at = partAt(upload.dir, n);
                 parts.push({ number: n, md5: md5.trim(), size: at.size,
                              modified: at.modified });
             } catch (err) {
@@ -175,7 +177,7 @@ export function addMultipart(server, require) {
                 }
             }
         }
-        return parts.sort((a, b) => a.number - b.number);
+        return parts;
     }
 
     function intArg(ctx, name, dflt, min, max) {
@@ -526,18 +528,25 @@ export function addMultipart(server, require) {
     const putPartFile = store.putPart.bind(store);
     const DATA_MAX = 2 ** 43;           // 8 TiB: within ext4's file size
 
+    // The stride: written once, whole (a temporary file linked to
+    // "stride", which fails if another part got there first), so that no
+    // reader, in this process or another one of the emulator's, sees it
+    // empty.
     async function strideOf(dir, len) {
         const file = path.join(dir, "stride");
+        const tmp = `${file}.${process.pid}.${crypto.randomUUID()}`;
+        await fs.writeFile(tmp, String(len));
         try {
-            await fs.writeFile(file, String(len), { flag: "wx" });
+            await fs.link(tmp, file);
             return len;
         } catch (err) {
             if (err.code !== "EEXIST") {
                 throw err;
             }
+            return Number(await fs.readFile(file, "utf8")) || 0;
+        } finally {
+            await fs.rm(tmp, { force: true });
         }
-        // (0 while the first writer has not written it: s3rver's way)
-        return Number(await fs.readFile(file, "utf8")) || 0;
     }
 
     store.putPart = async (bucket, uploadId, partNumber, content) => {
@@ -613,11 +622,10 @@ export function addMultipart(server, require) {
             fs.readFile(path.join(dir, "metadata"), "utf8").then(JSON.parse),
         ]);
         const numbers = parts.map((p) => p.number).sort((a, b) => a - b);
-        const [md5s, where] = await Promise.all([
-            Promise.all(numbers.map((n) =>
-                fs.readFile(path.join(dir, `${n}.md5`), "utf8"))),
-            Promise.all(numbers.map((n) => partAt(dir, n))),
-        ]);
+        // (synchronously, as readParts)
+        const md5s = numbers.map((n) =>
+            fsSync.readFileSync(path.join(dir, `${n}.md5`), "utf8"));
+        const where = numbers.map((n) => partAt(dir, n));
         const etag = crypto.createHash("md5")
             .update(Buffer.concat(md5s.map((m) => Buffer.from(m.trim(),
                                                               "hex"))))

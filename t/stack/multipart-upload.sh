@@ -210,8 +210,10 @@ cat "$run/pad" >> "$run/resume.mp4"
 export VIDSTREAM_UPLOAD_STATE_DIR=$run/state
 log=$run/upload.log
 # the first run stops (SIGKILL) after its second part
-# (through a shell of its own, which says "Killed" into /dev/null)
-VIDSTREAM_UPLOAD_STOP_AFTER=2 bash -c '"$@" >"$0" 2>&1; exit $?' "$log.1" \
+# (through a shell of its own, which says "Killed" into /dev/null); it
+# sends with curl and dd (scripts/upload's way where build/upload-parts
+# is not built), the second run with build/upload-parts
+VIDSTREAM_UPLOAD_SENDER=curl VIDSTREAM_UPLOAD_STOP_AFTER=2 bash -c '"$@" >"$0" 2>&1; exit $?' "$log.1" \
     "$TOP/scripts/upload" "$run/resume.mp4" --token "$ta" --parallel 1 \
     2>/dev/null
 rc=$?
@@ -221,6 +223,15 @@ check "scripts/upload: a state file names the video" test -n "$rid"
 api "$ta" GET "/videos/$rid/upload" >/dev/null
 is "scripts/upload: 2 of the 6 parts in S3" \
    "$(body '[.part_count, (.uploaded | length)]')" "[6,2]"
+check "build/upload-parts is built (the second run sends with it)" \
+    test -x "$TOP/build/upload-parts"
+# it refuses a part that is not in the file, and sends nothing
+printf '1 0 %s http://127.0.0.1:9/\n' $(($(stat -c %s "$run/resume.mp4") + 1)) \
+    | "$TOP/build/upload-parts" "$run/resume.mp4" >"$run/refused.out" \
+      2>/dev/null
+rc=$?
+is "build/upload-parts: a part past the file's end is refused (rc 2)" \
+   "$rc:$(wc -c < "$run/refused.out")" "2:0"
 # (--sub: a token from the stack's dev key, as a person would run it)
 "$TOP/scripts/upload" "$run/resume.mp4" --sub "$alice" --parallel 2 --wait \
     >"$log.2" 2>"$log.2.err"
@@ -233,5 +244,34 @@ is "scripts/upload: the second run PUT only the 4 missing parts" \
 is "scripts/upload: the video is done" "$(wait_done "$rid" "$ta")" done
 check "scripts/upload: the state file is gone" \
     test -z "$(ls "$run/state" 2>/dev/null)"
+
+# --- scripts/upload trusts a round whose parts all answered 200 and
+# completes at once; when S3 lacks a part after all (here: a sender that
+# claims part 2 without sending it), complete's upload_incomplete sends
+# what it names, then completes
+cat > "$run/lying-sender" <<'_EOS_'
+#!/usr/bin/env bash
+while read -r n off len url; do
+    if [ "$n" = 2 ] && [ ! -e "$MARK" ]; then
+        : > "$MARK"; echo "200 $n $len"; continue
+    fi
+    echo "$n $off $len $url" | "$TOP/build/upload-parts" "$1"
+done
+_EOS_
+chmod +x "$run/lying-sender"
+cat "$run/video.mp4" "$run/pad" > "$run/again.mp4"
+MARK=$run/lied TOP=$TOP VIDSTREAM_UPLOAD_SENDER=$run/lying-sender \
+    "$TOP/scripts/upload" "$run/again.mp4" --token "$ta" --parallel 2 \
+    >"$log.3" 2>"$log.3.err"
+rc=$?
+is "scripts/upload: a part S3 lacks at complete: the run succeeds" "$rc" 0
+check "scripts/upload: complete said a part was missing" \
+    grep -q 'S3 lacks parts' "$log.3.err"
+is "scripts/upload: part 2 was sent again, alone" \
+   "$(grep '^part ' "$log.3" | cut -d: -f1 | sort | uniq -c | awk '{print $1 $3}' | tr '\n' ' ')" \
+   "11 22 13 14 15 16 "
+rid3=$(sed -n 's/^video //p' "$log.3")
+check "scripts/upload: it named the video" test -n "$rid3"
+is "scripts/upload: that video is done" "$(wait_done "$rid3" "$ta")" done
 
 finish
