@@ -283,7 +283,8 @@ void
 vs_buf_origin(vs_buf_t *b, const vs_aws_endpoint_t *ep, const char *bucket,
     size_t bucket_len)
 {
-    char  port[8];
+    char      port[8], *p;
+    unsigned  v;
 
     vs_buf_str(b, ep->https ? "https://" : "http://");
     if (bucket != NULL) {
@@ -292,8 +293,15 @@ vs_buf_origin(vs_buf_t *b, const vs_aws_endpoint_t *ep, const char *bucket,
     }
     vs_buf_add(b, ep->host, ep->host_len);
     if (ep->port) {
-        snprintf(port, sizeof(port), ":%u", (unsigned) ep->port);
-        vs_buf_str(b, port);
+        /* ":%u" by hand: snprintf() showed in the presign's profile */
+        p = port + sizeof(port);
+        v = ep->port;
+        do {
+            *--p = (char) ('0' + v % 10);
+            v /= 10;
+        } while (v);
+        *--p = ':';
+        vs_buf_add(b, p, (size_t) (port + sizeof(port) - p));
     }
 }
 

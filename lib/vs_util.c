@@ -1,35 +1,60 @@
+#define OPENSSL_SUPPRESS_DEPRECATED 1
+
 #include "vs_util.h"
 
 #include <string.h>
 
 #include <openssl/rand.h>
+#include <openssl/sha.h>
+
+/* what each of the 36 positions takes: 1 a lowercase hex digit, 0 '-' */
+static const unsigned char  vs_uuid_form[36] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 0, 1, 1, 1, 1, 0,
+    1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+};
+
+/* 1 for '0'-'9' and 'a'-'f' */
+static const unsigned char  vs_lower_hex[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+    ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['a'] = 1, ['b'] = 1,
+    ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1
+};
 
 int
 vs_uuid_valid(const char *s, size_t len)
 {
-    size_t i;
+    size_t          i;
+    unsigned char   c;
+    unsigned        bad = 0;
 
     if (len != 36) {
         return 0;
     }
 
-    for (i = 0; i < len; i++) {
-        char c = s[i];
-
-        if (i == 8 || i == 13 || i == 18 || i == 23) {
-            if (c != '-') {
-                return 0;
-            }
-            continue;
-        }
-
-        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
-            return 0;
-        }
+    /* no branch a byte: every position is checked, then the verdict */
+    for (i = 0; i < 36; i++) {
+        c = (unsigned char) s[i];
+        bad |= vs_uuid_form[i] ? !vs_lower_hex[c] : (c != '-');
     }
 
-    return 1;
+    return !bad;
 }
+
+
+void
+vs_sha256v(const void *const *data, const size_t *len, size_t n,
+    unsigned char digest[32])
+{
+    SHA256_CTX  sha;
+    size_t      i;
+
+    SHA256_Init(&sha);
+    for (i = 0; i < n; i++) {
+        SHA256_Update(&sha, data[i], len[i]);
+    }
+    SHA256_Final(digest, &sha);
+}
+
 
 int
 vs_uuid_v4(char out[37])

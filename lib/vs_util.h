@@ -10,6 +10,13 @@
 /* 1 when s[0..len) is a lowercase canonical UUID (8-4-4-4-12 hex). */
 int vs_uuid_valid(const char *s, size_t len);
 
+/* SHA-256 of the n pieces data[i][0..len[i]) one after the other, into
+ * digest.  OpenSSL's low-level SHA256_* API: unlike EVP in OpenSSL 3 it
+ * neither allocates nor frees a provider context per digest (a malloc, a
+ * free and an OPENSSL_cleanse on every request of nginx's hot path). */
+void vs_sha256v(const void *const *data, const size_t *len, size_t n,
+    unsigned char digest[32]);
+
 /* A new random (version 4) UUID from OpenSSL's CSPRNG, lowercase, into
  * out[0..36] with a NUL after it. Returns 0, or -1 when RAND_bytes fails
  * (out is not written then). */

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "ngx_http_vidstream_jwt.h"
+#include "vs_util.h"
 
 
 /*
@@ -38,41 +39,22 @@ int
 ngx_http_vidstream_jwt_sha256(const void *data, size_t len,
     unsigned char digest[32])
 {
-    /* on the worker's one digest context: EVP_Digest() makes a new one */
+    vs_sha256v(&data, &len, 1, digest);
 
-    return ngx_http_vidstream_jwt_sha256v(&data, &len, 1, digest);
+    return 0;
 }
 
+
+/* the token cache's and the video cache's keys: vs_sha256v() (no EVP
+ * context, so nothing allocated per request) */
 
 int
 ngx_http_vidstream_jwt_sha256v(const void *const *data, const size_t *len,
     size_t n, unsigned char digest[32])
 {
-    size_t       i;
-    EVP_MD      *sha256;
-    EVP_MD_CTX  *md;
+    vs_sha256v(data, len, n, digest);
 
-    sha256 = ngx_http_vidstream_jwt_sha256_md();
-
-    if (ngx_http_vidstream_jwt_mdctx == NULL) {
-        ngx_http_vidstream_jwt_mdctx = EVP_MD_CTX_new();
-    }
-
-    md = ngx_http_vidstream_jwt_mdctx;
-
-    if (sha256 == NULL || md == NULL
-        || EVP_DigestInit_ex2(md, sha256, NULL) != 1)
-    {
-        return -1;
-    }
-
-    for (i = 0; i < n; i++) {
-        if (EVP_DigestUpdate(md, data[i], len[i]) != 1) {
-            return -1;
-        }
-    }
-
-    return EVP_DigestFinal_ex(md, digest, NULL) == 1 ? 0 : -1;
+    return 0;
 }
 
 

@@ -51,12 +51,83 @@ test_uuid_v4(void)
 }
 
 
+/*
+ * vs_uuid_valid against a plain reference, every position of a valid id
+ * replaced by each of the 256 byte values: only lowercase hex where a
+ * digit goes, only '-' where a dash goes.
+ */
+static void
+test_uuid_valid_bytes(void)
+{
+    const char  *good = "0b0e7c56-3a5f-4f5e-9a3c-1d2e3f405162";
+    char         id[37];
+    int          pos, c, dash, want, bad = 0;
+
+    for (pos = 0; pos < 36; pos++) {
+        dash = pos == 8 || pos == 13 || pos == 18 || pos == 23;
+        for (c = 0; c < 256; c++) {
+            memcpy(id, good, sizeof(id));
+            id[pos] = (char) c;
+            want = dash ? c == '-'
+                        : (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+            bad += vs_uuid_valid(id, 36) != want;
+        }
+    }
+    CHECK(bad == 0);
+}
+
+
+/* vs_sha256v: FIPS 180-2's "abc" and two-block vectors, in one piece and
+ * cut anywhere (empty pieces included) */
+static void
+test_sha256v(void)
+{
+    static const char  *msg = "abcdbcdecdefdefgefghfghighijhijk"
+                              "ijkljklmklmnlmnomnopnopq";
+    static const unsigned char  abc[32] = {
+        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+        0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+        0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad
+    };
+    static const unsigned char  two[32] = {
+        0x24, 0x8d, 0x6a, 0x61, 0xd2, 0x06, 0x38, 0xb8, 0xe5, 0xc0, 0x26,
+        0x93, 0x0c, 0x3e, 0x60, 0x39, 0xa3, 0x3c, 0xe4, 0x59, 0x64, 0xff,
+        0x21, 0x67, 0xf6, 0xec, 0xed, 0xd4, 0x19, 0xdb, 0x06, 0xc1
+    };
+    unsigned char  d[32];
+    const void    *data[3];
+    size_t         len[3], n = strlen(msg), a, b;
+    int            bad = 0;
+
+    data[0] = "abc";
+    len[0] = 3;
+    vs_sha256v(data, len, 1, d);
+    CHECK(memcmp(d, abc, 32) == 0);
+
+    for (a = 0; a <= n; a++) {
+        for (b = a; b <= n; b++) {
+            data[0] = msg;
+            len[0] = a;
+            data[1] = msg + a;
+            len[1] = b - a;
+            data[2] = msg + b;
+            len[2] = n - b;
+            vs_sha256v(data, len, 3, d);
+            bad += memcmp(d, two, 32) != 0;
+        }
+    }
+    CHECK(bad == 0);
+}
+
+
 int
 main(void)
 {
     char buf[VS_RFC3339_LEN + 1];
 
     test_uuid_v4();
+    test_uuid_valid_bytes();
+    test_sha256v();
 
     CHECK(vs_uuid_valid("0b0e7c56-3a5f-4f5e-9a3c-1d2e3f405162", 36));
     CHECK(!vs_uuid_valid("0B0E7C56-3A5F-4F5E-9A3C-1D2E3F405162", 36));
