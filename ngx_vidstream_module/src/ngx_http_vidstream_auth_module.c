@@ -361,8 +361,10 @@ ngx_http_vidstream_auth_verify(ngx_http_request_t *r,
     time_t                            now;
     u_char                            digest[NGX_HTTP_VIDSTREAM_JWT_DIGEST_LEN];
     u_char                            signed_digest[32];
+    size_t                            signed_len;
     ngx_int_t                         rc;
-    ngx_uint_t                        hashed;
+    ngx_str_t                         signed_part;
+    ngx_uint_t                        keyed;
     const char                       *why;
     ngx_http_vidstream_jwt_t          jwt;
     const ngx_http_vidstream_jwk_t   *key;
@@ -407,21 +409,25 @@ again:
 
     /* a token verified before: the expiry is checked, the signature not */
 
-    hashed = 0;
+    keyed = 0;
 
     if (alcf->cache) {
         rc = ngx_http_vidstream_jwt_cache_digest(alcf->policy, token,
-                                                 signed_digest, digest);
+                                                 &signed_len, digest);
         if (rc == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        hashed = (rc == NGX_OK);
+        keyed = (rc == NGX_OK);
+        signed_part.data = token->data;
+        signed_part.len = keyed ? signed_len : 0;
 
-        rc = hashed ? ngx_http_vidstream_jwt_cache_get(alcf->cache, digest,
-                                                       now, alcf->leeway,
-                                                       r->pool, &entry)
-                    : NGX_DECLINED;
+        rc = keyed
+             ? ngx_http_vidstream_jwt_cache_get(alcf->cache, digest,
+                                                &signed_part, now,
+                                                alcf->leeway, r->pool,
+                                                &entry)
+             : NGX_DECLINED;
         if (rc == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -487,10 +493,9 @@ again:
         return ngx_http_vidstream_auth_reject(r, "unknown kid");
     }
 
-    if (!hashed
-        && ngx_http_vidstream_jwt_sha256(token->data, jwt.signed_len,
-                                         signed_digest)
-           != 0)
+    if (ngx_http_vidstream_jwt_sha256(token->data, jwt.signed_len,
+                                      signed_digest)
+        != 0)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -523,7 +528,7 @@ again:
     ctx->payload.len = jwt.payload_len;
     ngx_memcpy(ctx->payload.data, jwt.payload_text, jwt.payload_len);
 
-    if (alcf->cache) {
+    if (keyed) {
         entry.sub = ctx->sub;
         entry.payload = ctx->payload;
         entry.kid.data = (u_char *) jwt.kid;
@@ -531,8 +536,11 @@ again:
         entry.exp = (time_t) jwt.exp;
         ngx_memcpy(entry.thumb, key->thumb, sizeof(entry.thumb));
 
-        ngx_http_vidstream_jwt_cache_put(alcf->cache, digest, now,
-                                         alcf->leeway, &entry);
+        signed_part.data = token->data;
+        signed_part.len = jwt.signed_len;
+
+        ngx_http_vidstream_jwt_cache_put(alcf->cache, digest, &signed_part,
+                                         now, alcf->leeway, &entry);
     }
 
     ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,

@@ -2,8 +2,9 @@
 /*
  * ngx_http_vidstream_jwt_cache: see ngx_http_vidstream_jwt_cache.h.  The
  * zone is an ngx_http_vidstream_shm_cache; an entry's value is the header
- * below, then sub, payload and kid.  It is valid until exp + leeway (the
- * leeway is part of the policy, hence of the key).
+ * below, then sub, payload, the token's signed part and kid (last: the
+ * copy a lookup makes ends with a NUL, which ends the kid).  It is valid
+ * until exp + leeway (the leeway is part of the policy, hence of the key).
  */
 
 #include <ngx_config.h>
@@ -20,6 +21,7 @@ typedef struct {
     u_short  sub_len;
     u_short  kid_len;
     u_short  payload_len;
+    u_short  signed_len;
 } ngx_http_vidstream_jwt_cache_value_t;
 
 
@@ -53,11 +55,11 @@ ngx_http_vidstream_jwt_cache_conf_set(ngx_conf_t *cf, ngx_command_t *cmd,
 
 ngx_int_t
 ngx_http_vidstream_jwt_cache_digest(u_char *policy, ngx_str_t *token,
-    u_char *signed_digest, u_char *key)
+    size_t *signed_len, u_char *key)
 {
     u_char      *dot;
-    size_t       signed_len, len[3];
-    const void  *data[3];
+    size_t       len[2];
+    const void  *data[2];
 
     if (token->len > NGX_HTTP_VIDSTREAM_JWT_MAX_LEN) {
         return NGX_DECLINED;
@@ -75,22 +77,14 @@ ngx_http_vidstream_jwt_cache_digest(u_char *policy, ngx_str_t *token,
         return NGX_DECLINED;
     }
 
-    signed_len = dot - token->data;
+    *signed_len = dot - token->data;
 
-    if (ngx_http_vidstream_jwt_sha256(token->data, signed_len, signed_digest)
-        != 0)
-    {
-        return NGX_ERROR;
-    }
-
-    data[0] = signed_digest;
+    data[0] = policy;
     len[0] = NGX_HTTP_VIDSTREAM_JWT_DIGEST_LEN;
-    data[1] = policy;
-    len[1] = NGX_HTTP_VIDSTREAM_JWT_DIGEST_LEN;
-    data[2] = dot;
-    len[2] = token->len - signed_len;
+    data[1] = dot;
+    len[1] = token->len - *signed_len;
 
-    if (ngx_http_vidstream_jwt_sha256v(data, len, 3, key) != 0) {
+    if (ngx_http_vidstream_jwt_sha256v(data, len, 2, key) != 0) {
         return NGX_ERROR;
     }
 
@@ -100,7 +94,7 @@ ngx_http_vidstream_jwt_cache_digest(u_char *policy, ngx_str_t *token,
 
 ngx_int_t
 ngx_http_vidstream_jwt_cache_get(ngx_shm_zone_t *shm_zone, u_char *digest,
-    time_t now, time_t leeway, ngx_pool_t *pool,
+    ngx_str_t *signed_part, time_t now, time_t leeway, ngx_pool_t *pool,
     ngx_http_vidstream_jwt_cached_t *entry)
 {
     u_char                                *p;
@@ -122,14 +116,27 @@ ngx_http_vidstream_jwt_cache_get(ngx_shm_zone_t *shm_zone, u_char *digest,
     ngx_memcpy(&v, value.data, sizeof(v));
 
     if (v.exp + leeway <= now
-        || value.len != sizeof(v) + v.sub_len + v.payload_len + v.kid_len)
+        || value.len != sizeof(v) + v.sub_len + v.payload_len + v.kid_len
+                        + v.signed_len)
     {
         return NGX_DECLINED;
     }
 
-    /* sub, payload and kid follow the header; the copy ends with a NUL */
+    /* sub, payload, the signed part and kid follow the header; the copy
+     * ends with a NUL */
 
     p = value.data + sizeof(v);
+
+    /* the key covers the signature only: the rest must be the very bytes
+     * that were verified (another header or payload under a known
+     * signature is a miss, and then a bad signature) */
+
+    if (v.signed_len != signed_part->len
+        || ngx_memcmp(p + v.sub_len + v.payload_len, signed_part->data,
+                      signed_part->len) != 0)
+    {
+        return NGX_DECLINED;
+    }
 
     entry->exp = v.exp;
     ngx_memcpy(entry->thumb, v.thumb, sizeof(v.thumb));
@@ -137,7 +144,7 @@ ngx_http_vidstream_jwt_cache_get(ngx_shm_zone_t *shm_zone, u_char *digest,
     entry->sub.len = v.sub_len;
     entry->payload.data = p + v.sub_len;
     entry->payload.len = v.payload_len;
-    entry->kid.data = p + v.sub_len + v.payload_len;
+    entry->kid.data = p + v.sub_len + v.payload_len + v.signed_len;
     entry->kid.len = v.kid_len;
 
     return NGX_OK;
@@ -146,15 +153,17 @@ ngx_http_vidstream_jwt_cache_get(ngx_shm_zone_t *shm_zone, u_char *digest,
 
 void
 ngx_http_vidstream_jwt_cache_put(ngx_shm_zone_t *shm_zone, u_char *digest,
-    time_t now, time_t leeway, ngx_http_vidstream_jwt_cached_t *entry)
+    ngx_str_t *signed_part, time_t now, time_t leeway,
+    ngx_http_vidstream_jwt_cached_t *entry)
 {
     u_char                                *p;
     ngx_http_vidstream_jwt_cache_value_t   v;
     u_char                                 buf[NGX_HTTP_VIDSTREAM_SHM_CACHE_MAX];
 
     if (entry->payload.len > NGX_HTTP_VIDSTREAM_JWT_CACHE_MAX_PAYLOAD
+        || signed_part->len > 0xffff
         || sizeof(v) + entry->sub.len + entry->kid.len + entry->payload.len
-           > sizeof(buf))
+           + signed_part->len > sizeof(buf))
     {
         return;
     }
@@ -165,10 +174,12 @@ ngx_http_vidstream_jwt_cache_put(ngx_shm_zone_t *shm_zone, u_char *digest,
     v.sub_len = (u_short) entry->sub.len;
     v.kid_len = (u_short) entry->kid.len;
     v.payload_len = (u_short) entry->payload.len;
+    v.signed_len = (u_short) signed_part->len;
 
     p = ngx_cpymem(buf, &v, sizeof(v));
     p = ngx_cpymem(p, entry->sub.data, entry->sub.len);
     p = ngx_cpymem(p, entry->payload.data, entry->payload.len);
+    p = ngx_cpymem(p, signed_part->data, signed_part->len);
     p = ngx_cpymem(p, entry->kid.data, entry->kid.len);
 
     ngx_http_vidstream_shm_cache_put(shm_zone, digest, now,

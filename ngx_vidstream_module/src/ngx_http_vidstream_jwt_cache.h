@@ -44,32 +44,36 @@ char *ngx_http_vidstream_jwt_cache_conf_set(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 
 /*
- * The cache key of a token: SHA-256 over the SHA-256 of its signed part
- * (header.payload, what the signature covers), the location's policy
- * digest (NGX_HTTP_VIDSTREAM_JWT_DIGEST_LEN bytes: what a cached verdict
- * depends on), and the rest of the token (".signature").  The first digest
- * goes to signed_digest: it is what a verification needs, so a cache miss
- * hashes the token once, not twice.  NGX_OK; NGX_DECLINED: not a token
- * with a signed part (parsing says why); NGX_ERROR.
+ * The cache key of a token: SHA-256 over the location's policy digest
+ * (NGX_HTTP_VIDSTREAM_JWT_DIGEST_LEN bytes: what a cached verdict depends
+ * on) and the token's ".signature".  Only the signature is hashed: an
+ * entry keeps the token's signed part (header.payload) and a lookup
+ * compares it byte for byte (ngx_http_vidstream_jwt_cache_get()), so that
+ * a hit is still the very token verified, for half the hashing (the
+ * signed part is hashed on a miss only, for the verification).  The
+ * signed part's length goes to *signed_len.  NGX_OK; NGX_DECLINED: not a
+ * token with a signed part (parsing says why); NGX_ERROR.
  */
 ngx_int_t ngx_http_vidstream_jwt_cache_digest(u_char *policy,
-    ngx_str_t *token, u_char *signed_digest, u_char *key);
+    ngx_str_t *token, size_t *signed_len, u_char *key);
 
 /*
  * NGX_OK with *entry filled (strings copied into pool) when digest is cached
- * and now < exp + leeway; NGX_DECLINED otherwise (an expired entry is
+ * for a token whose signed part is signed_part (as the entry's), and
+ * now < exp + leeway; NGX_DECLINED otherwise (an expired entry is
  * removed); NGX_ERROR when the pool is out of memory.
  */
 ngx_int_t ngx_http_vidstream_jwt_cache_get(ngx_shm_zone_t *shm_zone,
-    u_char *digest, time_t now, time_t leeway, ngx_pool_t *pool,
-    ngx_http_vidstream_jwt_cached_t *entry);
+    u_char *digest, ngx_str_t *signed_part, time_t now, time_t leeway,
+    ngx_pool_t *pool, ngx_http_vidstream_jwt_cached_t *entry);
 
 /*
- * Adds an entry, valid until its exp + leeway; failing to (zone full of
- * live entries) is not an error.
+ * Adds an entry for the token whose signed part is signed_part, valid
+ * until its exp + leeway; failing to (zone full of live entries, or an
+ * entry too large) is not an error.
  */
 void ngx_http_vidstream_jwt_cache_put(ngx_shm_zone_t *shm_zone,
-    u_char *digest, time_t now, time_t leeway,
+    u_char *digest, ngx_str_t *signed_part, time_t now, time_t leeway,
     ngx_http_vidstream_jwt_cached_t *entry);
 
 
