@@ -531,21 +531,22 @@ export function addMultipart(server, require) {
     // The stride: written once, whole (a temporary file linked to
     // "stride", which fails if another part got there first), so that no
     // reader, in this process or another one of the emulator's, sees it
-    // empty.
-    async function strideOf(dir, len) {
+    // empty.  A part's small files are written and read synchronously, as
+    // in partAt() below.
+    function strideOf(dir, len) {
         const file = path.join(dir, "stride");
         const tmp = `${file}.${process.pid}.${crypto.randomUUID()}`;
-        await fs.writeFile(tmp, String(len));
+        fsSync.writeFileSync(tmp, String(len));
         try {
-            await fs.link(tmp, file);
+            fsSync.linkSync(tmp, file);
             return len;
         } catch (err) {
             if (err.code !== "EEXIST") {
                 throw err;
             }
-            return Number(await fs.readFile(file, "utf8")) || 0;
+            return Number(fsSync.readFileSync(file, "utf8")) || 0;
         } finally {
-            await fs.rm(tmp, { force: true });
+            fsSync.rmSync(tmp, { force: true });
         }
     }
 
@@ -554,16 +555,17 @@ export function addMultipart(server, require) {
         const n = Number(partNumber);
         const len = Number((content.headers || {})["content-length"]);
         const stride = Number.isSafeInteger(len) && len > 0
-            ? await strideOf(dir, len) : 0;
+            ? strideOf(dir, len) : 0;
         const offset = (n - 1) * stride;
-        await Promise.all([`${n}.md5`, `${n}.at`, String(n)].map((f) =>
-            fs.rm(path.join(dir, f), { force: true })));
+        for (const f of [`${n}.md5`, `${n}.at`, String(n)]) {
+            fsSync.rmSync(path.join(dir, f), { force: true });
+        }
         if (!stride || len > stride || offset + len > DATA_MAX) {
             return putPartFile(bucket, uploadId, partNumber, content);
         }
 
         const data = path.join(dir, "data");
-        await (await fs.open(data, "a")).close();
+        fsSync.closeSync(fsSync.openSync(data, "a"));
         const md5 = crypto.createHash("md5");
         let size = 0;
         await pipeline(content, new Transform({
@@ -579,9 +581,9 @@ export function addMultipart(server, require) {
             throw new Error(`part ${n}: ${size} bytes of ${len}`);
         }
         const hex = md5.digest("hex");
-        await fs.writeFile(path.join(dir, `${n}.at`),
-                           JSON.stringify({ offset, size }));
-        await fs.writeFile(path.join(dir, `${n}.md5`), hex);
+        fsSync.writeFileSync(path.join(dir, `${n}.at`),
+                             JSON.stringify({ offset, size }));
+        fsSync.writeFileSync(path.join(dir, `${n}.md5`), hex);
         return { size, md5: hex };
     };
 
