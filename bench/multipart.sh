@@ -118,7 +118,7 @@ kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 # --- 2. 1 GiB: scripts/upload -P 4 against one curl -T ---------------------
 #
 # The same file, both through the stack's local S3, BENCH_UPLOAD_RUNS
-# rounds (default 2) in alternating order; before each upload the file is
+# rounds (default 4) in alternating order, then the median round's ratio; before each upload the file is
 # read (page cache warm for both), and after each the stored object (and
 # its parts) is deleted from the emulator's directory, so neither runs with
 # the other's gigabyte of dirty pages still waiting to be written.
@@ -126,7 +126,7 @@ kill "$pid"; wait "$pid" 2>/dev/null || true; pid=
 big=$dir/big.bin
 head -c "$((upload_mb * 1024 * 1024))" /dev/urandom > "$big"
 size=$(stat -c %s "$big")
-runs=${BENCH_UPLOAD_RUNS:-2}
+runs=${BENCH_UPLOAD_RUNS:-4}
 s3dir=$RUN_DIR/s3/$VIDSTREAM_BUCKET
 
 rate() {  # rate BYTES SECONDS
@@ -173,9 +173,15 @@ multi() {  # scripts/upload --parallel 4: $multi_s, $parts, $parts_ms, $complete
 
 s3procs=$(pgrep -c -f "local-aws.mjs s3 .* $RUN_DIR/s3 " || echo "?")
 [ "$s3procs" -gt 1 ] 2>/dev/null && s3procs=$((s3procs - 1))  # (the primary)
+ratios=()
 for r in $(seq 1 "$runs"); do
     load=$(cut -d' ' -f1-3 /proc/loadavg)
     if [ $((r % 2)) = 1 ]; then single; multi; order="single first"
     else multi; single; order="upload first"; fi
-    echo "upload of $upload_mb MiB, run $r ($order, load $load, S3 processes $s3procs, sender ${VIDSTREAM_UPLOAD_SENDER:-upload-parts}): curl -T to a presigned PUT ${single_s}s ($(rate "$size" "$single_s")); scripts/upload --parallel 4, $parts parts, create to complete ${multi_s}s ($(rate "$size" "$multi_s")): parts ${parts_ms} ms, CompleteMultipartUpload ${complete_ms} ms; single/upload $(awk -v a="$single_s" -v b="$multi_s" 'BEGIN { printf "%.2f", a / b }')"
+    ratio=$(awk -v a="$single_s" -v b="$multi_s" 'BEGIN { printf "%.2f", a / b }')
+    ratios+=("$ratio")
+    echo "upload of $upload_mb MiB, run $r ($order, load $load, S3 processes $s3procs, sender ${VIDSTREAM_UPLOAD_SENDER:-upload-parts}): curl -T to a presigned PUT ${single_s}s ($(rate "$size" "$single_s")); scripts/upload --parallel 4, $parts parts, create to complete ${multi_s}s ($(rate "$size" "$multi_s")): parts ${parts_ms} ms, CompleteMultipartUpload ${complete_ms} ms; single/upload $ratio"
 done
+printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END {
+    m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+    printf "upload: median single/upload over %d rounds %.2f (range %.2f-%.2f; target >= 1.00: not slower)\n", NR, m, v[1], v[NR] }'

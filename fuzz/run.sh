@@ -17,10 +17,10 @@ src="$top/ngx_vidstream_module/src"
 
 mkdir -p "$out"
 clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-    -I"$src" $(pkg-config --cflags jansson openssl) \
+    -I"$src" -I"$top/lib" $(pkg-config --cflags jansson openssl) \
     -o "$out/fuzz_jwt" "$top/fuzz/fuzz_jwt.c" "$src/ngx_http_vidstream_jwt_scan.c" \
     "$src/ngx_http_vidstream_jwk.c" "$src/ngx_http_vidstream_jwt_verify.c" \
-    $(pkg-config --libs jansson openssl)
+    "$top/lib/vs_util.c" $(pkg-config --libs jansson openssl)
 
 corpus=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-jwt-XXXXXX")
 trap 'rm -rf "$corpus"' EXIT

@@ -9,6 +9,7 @@
 # counted as one.
 
 use lib 't/lib';
+use IO::Socket::INET;
 use Test::Nginx::Socket 'no_plan';
 use ApiTest;
 use VidstreamJWT;
@@ -89,7 +90,15 @@ our @keys = (
 
 # the private PostgreSQL of the outage block
 my $bin = (sort glob '/usr/lib/postgresql/*/bin')[-1];
-our $pgport = 20000 + int(rand(20000));
+# a port nothing listens on now (a random one collided once in make test)
+our $pgport = do {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, Proto => 'tcp')
+        or die "listen: $!";
+    my $p = $s->sockport;
+    close $s;
+    $p;
+};
 sub as_pg { system('runuser', '-u', 'postgres', '--', @_) == 0 }
 sub pg_start {
     as_pg("$bin/pg_ctl", '-D', "$tmp/data", '-l', "$tmp/log", '-w',
