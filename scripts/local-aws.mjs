@@ -48,8 +48,9 @@ async function sqsCall(target, body) {
 // s3rver deletes the keys of one DeleteObjects at once, and each delete
 // removes the folders it emptied: two racing on one folder (an HLS
 // rendition's segments) fail with ENOENT or ENOTEMPTY and the whole request
-// answers 500, which S3 never does.  One delete at a time, and a folder
-// already gone is no error.
+// answers 500, which S3 never does.  One delete at a time in a process,
+// and a folder already gone (or filled again: a delete in another of the
+// emulator's processes, below) is no error.
 function serializeDeletes(store) {
     const del = store.deleteObject.bind(store);
     let chain = Promise.resolve();
@@ -68,9 +69,10 @@ function serializeDeletes(store) {
 // parts PUT at once would share one core (and a single PUT would not).
 // The S3 emulator is VIDSTREAM_S3_PROCESSES processes (default: one per
 // core, at most 4) sharing the port through node's cluster module; every
-// one of them keeps its state in the directory, as s3rver does, and the
-// first prints the ready line once all listen.  SIGTERM stops them all;
-// one that dies takes the others down (the stack sees the S3 gone).
+// one of them keeps its state in the directory, as s3rver does.  The
+// primary (the PID the stack keeps) prints the ready line once all
+// listen; SIGTERM to it stops them all, and one that dies takes the
+// others down (the stack sees the S3 gone).
 function s3Processes() {
     const n = Number(process.env.VIDSTREAM_S3_PROCESSES);
     if (Number.isInteger(n) && n >= 1) {
