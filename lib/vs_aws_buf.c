@@ -61,6 +61,20 @@ vs_buf_str(vs_buf_t *b, const char *s)
 
 
 void
+vs_buf_uint(vs_buf_t *b, unsigned long v)
+{
+    char  digits[24], *p;
+
+    p = digits + sizeof(digits);
+    do {
+        *--p = (char) ('0' + v % 10);
+        v /= 10;
+    } while (v);
+    vs_buf_add(b, p, (size_t) (digits + sizeof(digits) - p));
+}
+
+
+void
 vs_buf_encode(vs_buf_t *b, const char *in, size_t len, int keep_slash)
 {
     const unsigned char  *p, *end, *run;

@@ -28,6 +28,8 @@ typedef struct {
 void vs_buf_init(vs_buf_t *b, char *out, size_t size);
 void vs_buf_add(vs_buf_t *b, const char *s, size_t len);
 void vs_buf_str(vs_buf_t *b, const char *s);
+/* v in decimal (no snprintf: this is on nginx's request path) */
+void vs_buf_uint(vs_buf_t *b, unsigned long v);
 /* in, AWS-encoded ('/' kept when keep_slash) */
 void vs_buf_encode(vs_buf_t *b, const char *in, size_t len, int keep_slash);
 /* NUL-terminates; the length, or -1 when something did not fit */

@@ -283,9 +283,6 @@ void
 vs_buf_origin(vs_buf_t *b, const vs_aws_endpoint_t *ep, const char *bucket,
     size_t bucket_len)
 {
-    char      port[8], *p;
-    unsigned  v;
-
     vs_buf_str(b, ep->https ? "https://" : "http://");
     if (bucket != NULL) {
         vs_buf_add(b, bucket, bucket_len);
@@ -293,15 +290,8 @@ vs_buf_origin(vs_buf_t *b, const vs_aws_endpoint_t *ep, const char *bucket,
     }
     vs_buf_add(b, ep->host, ep->host_len);
     if (ep->port) {
-        /* ":%u" by hand: snprintf() showed in the presign's profile */
-        p = port + sizeof(port);
-        v = ep->port;
-        do {
-            *--p = (char) ('0' + v % 10);
-            v /= 10;
-        } while (v);
-        *--p = ':';
-        vs_buf_add(b, p, (size_t) (port + sizeof(port) - p));
+        vs_buf_add(b, ":", 1);
+        vs_buf_uint(b, ep->port);
     }
 }
 

@@ -741,7 +741,7 @@ vs_sigv4_presign(const vs_aws_endpoint_t *ep, const vs_aws_creds_t *creds,
     vs_enc_param_t        enc[VS_SIGV4_EXTRA_MAX + 6];
     vs_buf_t              b, hb;
     SHA256_CTX            sha;
-    ssize_t               signed_len, host_len;
+    ssize_t               signed_len, host_len, expires_len;
     size_t                namz, nq, nh, i;
     long                  exp;
     int                   virtual, n;
@@ -813,17 +813,9 @@ vs_sigv4_presign(const vs_aws_endpoint_t *ep, const vs_aws_creds_t *creds,
     if (n < 0) {
         return -1;
     }
-    {
-        char  *e = expires + sizeof(expires) - 1;
-        long   v = exp;
-
-        *e = '\0';
-        do {
-            *--e = (char) ('0' + v % 10);
-            v /= 10;
-        } while (v);
-        memmove(expires, e, (size_t) (expires + sizeof(expires) - e));
-    }
+    vs_buf_init(&hb, expires, sizeof(expires));
+    vs_buf_uint(&hb, (unsigned long) exp);
+    expires_len = vs_buf_done(&hb);
 
     /* the auth parameters, in botocore's URL order */
     amz[0] = (vs_sigv4_kv_t) { "X-Amz-Algorithm", 15, VS_SIGV4_ALGORITHM,
@@ -833,7 +825,7 @@ vs_sigv4_presign(const vs_aws_endpoint_t *ep, const vs_aws_creds_t *creds,
     amz[2] = (vs_sigv4_kv_t) { "X-Amz-Date", 10, amz_date,
                                VS_SIGV4_AMZ_DATE_LEN };
     amz[3] = (vs_sigv4_kv_t) { "X-Amz-Expires", 13, expires,
-                               strlen(expires) };
+                               (size_t) expires_len };
     amz[4] = (vs_sigv4_kv_t) { "X-Amz-SignedHeaders", 19, signed_hdrs,
                                (size_t) signed_len };
     namz = 5;

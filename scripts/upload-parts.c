@@ -108,6 +108,18 @@ main(int argc, char **argv)
         return 2;
     }
 
+    /* the same for every part; each sets its URL and length below */
+    curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_part);
+    curl_easy_setopt(curl, CURLOPT_READDATA, &src);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+
     while ((len = getline(&line, &cap, stdin)) > 0) {
         if (line[len - 1] == '\n') {
             line[--len] = '\0';
@@ -131,18 +143,8 @@ main(int argc, char **argv)
 
         src = (part_src_t) { .fd = fd, .offset = offset, .left = length };
         curl_easy_setopt(curl, CURLOPT_URL, url);
-        curl_easy_setopt(curl, CURLOPT_UPLOAD, 1L);
         curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE,
                          (curl_off_t) length);
-        curl_easy_setopt(curl, CURLOPT_READFUNCTION, read_part);
-        curl_easy_setopt(curl, CURLOPT_READDATA, &src);
-        curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, discard);
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
-        curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, 512L * 1024);
-        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 60L);
-        curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 30L);
-        curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 
         res = curl_easy_perform(curl);
         code = 0;

@@ -65,4 +65,12 @@ ngx_int_t ngx_http_vidstream_send_body(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *content_type, u_char *body, size_t len);
 
 
+/*
+ * Adds the variables of vars (ended by ngx_http_null_variable): each
+ * module's preconfiguration.
+ */
+ngx_int_t ngx_http_vidstream_add_variables(ngx_conf_t *cf,
+    ngx_http_variable_t *vars);
+
+
 #endif /* _NGX_HTTP_VIDSTREAM_H_INCLUDED_ */

@@ -18,6 +18,7 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "ngx_http_vidstream.h"
 #include "ngx_http_vidstream_aws.h"
 #include "ngx_http_vidstream_metrics.h"
 
@@ -86,19 +87,7 @@ static ngx_http_variable_t  ngx_http_vidstream_aws_vars[] = {
 static ngx_int_t
 ngx_http_vidstream_aws_add_variables(ngx_conf_t *cf)
 {
-    ngx_http_variable_t  *var, *v;
-
-    for (v = ngx_http_vidstream_aws_vars; v->name.len; v++) {
-        var = ngx_http_add_variable(cf, &v->name, v->flags);
-        if (var == NULL) {
-            return NGX_ERROR;
-        }
-
-        var->get_handler = v->get_handler;
-        var->data = v->data;
-    }
-
-    return NGX_OK;
+    return ngx_http_vidstream_add_variables(cf, ngx_http_vidstream_aws_vars);
 }
 
 

@@ -8,7 +8,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_vidstream_idempotency.h"
-#include "ngx_http_vidstream_jwt.h"
+#include "vs_util.h"
 
 
 ngx_int_t
@@ -102,9 +102,7 @@ ngx_http_vidstream_idempotency_hash(ngx_str_t *filename,
     data[7] = upload->data;
     len[7] = upload->len;
 
-    if (ngx_http_vidstream_jwt_sha256v(data, len, 8, digest) != 0) {
-        return NGX_ERROR;
-    }
+    vs_sha256v(data, len, 8, digest);
 
     *ngx_hex_dump(hex, digest, sizeof(digest)) = '\0';
 

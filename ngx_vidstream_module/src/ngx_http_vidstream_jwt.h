@@ -177,18 +177,13 @@ const ngx_http_vidstream_jwk_t *ngx_http_vidstream_jwks_find(
  */
 EVP_MD *ngx_http_vidstream_jwt_sha256_md(void);
 
-/* SHA-256 of data into digest: 0, or -1 */
+/* SHA-256 of data into digest (lib's vs_sha256v()): 0 */
 int ngx_http_vidstream_jwt_sha256(const void *data, size_t len,
     unsigned char digest[32]);
 
-/* SHA-256 of the n parts data[i] (len[i] bytes each), in order: 0, or -1 */
-int ngx_http_vidstream_jwt_sha256v(const void *const *data, const size_t *len,
-    size_t n, unsigned char digest[32]);
-
 /*
- * Frees what the checks keep per process (the fetched SHA-256, a digest
- * context); call it before the code is unloaded.  They are made again on
- * next use.
+ * Frees what the checks keep per process (the fetched SHA-256); call it
+ * before the code is unloaded.  It is fetched again on next use.
  */
 void ngx_http_vidstream_jwt_cleanup(void);
 

@@ -20,8 +20,6 @@
  * left to EVP_PKEY_CTX_set_signature_md() with EVP_sha256())
  */
 static EVP_MD      *ngx_http_vidstream_jwt_md;
-/* per-process scratch; nginx workers are single-threaded */
-static EVP_MD_CTX  *ngx_http_vidstream_jwt_mdctx;
 
 
 EVP_MD *
@@ -45,27 +43,11 @@ ngx_http_vidstream_jwt_sha256(const void *data, size_t len,
 }
 
 
-/* the token cache's and the video cache's keys: vs_sha256v() (no EVP
- * context, so nothing allocated per request) */
-
-int
-ngx_http_vidstream_jwt_sha256v(const void *const *data, const size_t *len,
-    size_t n, unsigned char digest[32])
-{
-    vs_sha256v(data, len, n, digest);
-
-    return 0;
-}
-
-
 void
 ngx_http_vidstream_jwt_cleanup(void)
 {
     EVP_MD_free(ngx_http_vidstream_jwt_md);
     ngx_http_vidstream_jwt_md = NULL;
-
-    EVP_MD_CTX_free(ngx_http_vidstream_jwt_mdctx);
-    ngx_http_vidstream_jwt_mdctx = NULL;
 }
 
 
